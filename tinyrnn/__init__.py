@@ -1,0 +1,31 @@
+"""tinyrnn: reverse-mode autodiff in pure NumPy, for learning backpropagation through time."""
+
+from tinyrnn import functional
+from tinyrnn.gradcheck import GradcheckError, gradcheck, numerical_grad
+from tinyrnn.ops import cat, exp, log, log_softmax, relu, sigmoid, softmax, softplus, split, stack, tanh, unbind, where
+from tinyrnn.tensor import Tensor, is_grad_enabled, no_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tensor",
+    "cat",
+    "exp",
+    "functional",
+    "gradcheck",
+    "is_grad_enabled",
+    "log",
+    "log_softmax",
+    "no_grad",
+    "numerical_grad",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "split",
+    "stack",
+    "tanh",
+    "unbind",
+    "where",
+]

@@ -1,0 +1,80 @@
+"""Finite-difference gradients: the ground truth every VJP is tested against.
+
+numerical_grad perturbs one entry at a time by +-eps and takes the central
+difference (f(x + eps) - f(x - eps)) / 2 eps, whose error is O(eps^2) from
+truncation plus O(machine_eps / eps) from rounding: with eps = 1e-6 in float64
+both are around 1e-10 times the size of f, hence float64 only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyrnn.tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """An analytic gradient differs from the numerical one."""
+
+
+def _as_inputs(inputs) -> list[Tensor]:
+    tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64)) for x in inputs]
+    for i, x in enumerate(tensors):
+        if x.dtype != np.float64:
+            raise TypeError(f"gradient checks need float64 inputs (float32 rounding swamps eps); input {i} is {x.dtype}")
+    return tensors
+
+
+def numerical_grad(fn, *inputs, eps: float = 1e-6) -> list[np.ndarray]:
+    """d fn(*inputs).sum() / d input, for every input, by central differences.
+
+    `fn` takes Tensors and returns a Tensor. The inputs are perturbed in place
+    and restored, entry by entry: 2 * (total number of entries) calls of fn.
+    """
+    tensors = _as_inputs(inputs)
+    grads = []
+    for x in tensors:
+        grad = np.zeros_like(x.data)
+        flat, gflat = x.data.reshape(-1), grad.reshape(-1)
+        for i in range(flat.size):
+            orig = flat[i]
+            flat[i] = orig + eps
+            up = float(np.sum(fn(*tensors).data))
+            flat[i] = orig - eps
+            down = float(np.sum(fn(*tensors).data))
+            flat[i] = orig
+            gflat[i] = (up - down) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, seed: int = 0) -> bool:
+    """Check backward() of `fn` against finite differences on every input entry.
+
+    A non-scalar output is reduced to sum(fn(*inputs) * w) with a fixed random
+    w, so every output entry is checked with its own weight. Passes when
+    |analytic - numeric| <= atol + rtol * |numeric| everywhere; otherwise raises
+    GradcheckError naming the input, index, analytic and numeric values of the
+    worst entry. Returns True on success.
+    """
+    tensors = _as_inputs(inputs)
+    out = fn(*tensors)
+    w = np.random.default_rng(seed).standard_normal(out.shape)
+
+    def scalar_fn(*xs):
+        return (fn(*xs) * w).sum()
+
+    leaves = [Tensor(x.data, requires_grad=True) for x in tensors]
+    scalar_fn(*leaves).backward()
+    numeric = numerical_grad(scalar_fn, *tensors, eps=eps)
+    for i, (leaf, num) in enumerate(zip(leaves, numeric)):
+        ana = np.zeros_like(num) if leaf.grad is None else leaf.grad
+        excess = np.abs(ana - num) - (atol + rtol * np.abs(num))
+        if excess.size and excess.max() > 0:
+            idx = np.unravel_index(np.argmax(excess), excess.shape)
+            raise GradcheckError(
+                f"gradcheck: input {i} (shape {leaf.shape}), index {tuple(int(k) for k in idx)}: "
+                f"analytic {ana[idx]:.10g} vs numeric {num[idx]:.10g} "
+                f"(|diff| {abs(ana[idx] - num[idx]):.3g} > atol {atol:g} + rtol {rtol:g} * |numeric|)"
+            )
+    return True

@@ -1,0 +1,260 @@
+"""The Tensor, the graph it records, and reverse-mode backward().
+
+A Tensor is a NumPy array plus, when it was computed from Tensors that need
+gradients, a link to its parents and a vector-Jacobian product (VJP): a
+function that takes dL/d(this tensor) and returns dL/d(each parent).
+
+backward() visits the graph once in reverse topological order (found with an
+explicit stack, so a 10,000-step unroll never hits Python's recursion limit)
+and accumulates each parent's gradient with `+`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+_grad_enabled = True
+
+
+class no_grad:
+    """Context manager (and decorator) in which no graph is recorded."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+    def __call__(self, fn):
+        def wrapped(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+def as_array(data, dtype=None) -> np.ndarray:
+    """Arrays keep their dtype; Python numbers and lists become float64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    return np.asarray(data, dtype=np.float64 if dtype is None else dtype)
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_retain", "name")
+    __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        self.data = as_array(data)
+        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(f"only floating-point tensors can require gradients, got {self.data.dtype}")
+        self.grad: np.ndarray | None = None
+        self.requires_grad = requires_grad
+        self._parents: tuple[Tensor, ...] = ()
+        self._vjp = None
+        self._retain = False
+        self.name = name
+
+    # ---- array-like properties -------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    T = property(lambda self: self.transpose())
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, prefix='Tensor(')}{grad})"
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (truncated BPTT carries state this way)."""
+        return Tensor(self.data)
+
+    def retain_grad(self) -> Tensor:
+        """Keep .grad on this non-leaf after backward(), e.g. every h_t of an unroll."""
+        self._retain = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._vjp is None
+
+    # ---- backward ----------------------------------------------------------
+    def backward(self, grad=None) -> None:
+        """Accumulate dL/dx into .grad of every leaf x that requires gradients.
+
+        `grad` is dL/d(self); it may be omitted only when self is a scalar.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad (no input of it did)")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward(): grad must be given for a non-scalar output of shape {self.shape}")
+            grad = np.ones_like(self.data)
+        grad = as_array(grad, self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(): grad of shape {grad.shape} for a tensor of shape {self.shape}")
+
+        grads = {id(self): grad}  # dL/d(node) so far, by node id
+        owned = set()  # ids whose gradient array we allocated and may add into
+        for node in reversed(_topological_order(self)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._vjp is None or node._retain:
+                keep = g if id(node) in owned else g.copy()
+                node.grad = keep if node.grad is None else node.grad + keep
+            if node._vjp is None:
+                continue
+            for parent, pg in zip(node._parents, node._vjp(g)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                _accumulate(grads, owned, parent, pg)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Every node that root depends on, each after all of its parents."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in seen)
+    return order
+
+
+class IndexGrad:
+    """A gradient that is zero except at `index`: what x[index] sends back to x.
+
+    The engine adds it in place into one buffer of x's shape, so indexing every
+    time step of a sequence costs O(T), not T full-size zero arrays."""
+
+    __slots__ = ("index", "value")
+
+    def __init__(self, index, value):
+        self.index, self.value = index, value
+
+
+def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
+    key = id(node)
+    if isinstance(g, IndexGrad):
+        buf = grads.get(key)
+        if buf is None:
+            buf = np.zeros(node.shape, node.dtype)
+        elif key not in owned:
+            buf = buf.astype(node.dtype, copy=True)
+        if _is_advanced(g.index):
+            np.add.at(buf, g.index, g.value)  # repeated indices add up
+        else:
+            buf[g.index] += g.value
+        grads[key] = buf
+        owned.add(key)
+        return
+    g = unbroadcast(g, node.shape)
+    if g.dtype != node.dtype:
+        g = g.astype(node.dtype)
+    prev = grads.get(key)
+    if prev is None:
+        grads[key] = g
+    elif key in owned:
+        prev += g
+    else:
+        grads[key] = prev + g
+        owned.add(key)
+
+
+def _is_advanced(index) -> bool:
+    index = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (np.ndarray, list)) for i in index)
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `grad` back down to `shape`: the VJP of NumPy broadcasting.
+
+    Broadcasting (a) prepends axes until both shapes have the same length,
+    then (b) stretches axes of length 1. Undo both: sum over the prepended
+    axes, then over every axis that was 1 in `shape` but is not in `grad`.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+def make(data: np.ndarray, parents: tuple, vjp) -> Tensor:
+    """The result of an op: records (parents, vjp) when a parent needs gradients."""
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out._retain, out.name = data, None, False, None
+    if _grad_enabled and any(p.requires_grad for p in parents):
+        out.requires_grad, out._parents, out._vjp = True, parents, vjp
+    else:
+        out.requires_grad, out._parents, out._vjp = False, (), None
+    return out
+
+
+def make_many(arrays: list, parents: tuple, vjp) -> list[Tensor]:
+    """Several results of one op (a fused RNN returns output, h_n, c_n).
+
+    `vjp(grads)` gets one gradient per result (zeros for a result that got
+    none) and returns one per parent. Each result's own VJP only files its
+    gradient and sends a 0-d "reached" token to a hidden hub node; the hub,
+    visited after every result, calls `vjp` once with all of them."""
+    slots = [None] * len(arrays)
+
+    def hub_vjp(_token):
+        return vjp([np.zeros_like(a) if s is None else s for a, s in zip(arrays, slots)])
+
+    hub = make(np.zeros(()), parents, hub_vjp)
+
+    def result(i):
+        def file_grad(g):
+            slots[i] = g if slots[i] is None else slots[i] + g
+            return (np.zeros(()),)
+
+        return make(arrays[i], (hub,), file_grad)
+
+    return [result(i) for i in range(len(arrays))]
+
+
+def tensor(x, dtype=None) -> Tensor:
+    """`x` as a Tensor; a Python number takes `dtype` (the other operand's)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number) and dtype is not None and np.issubdtype(dtype, np.floating):
+        return Tensor(np.asarray(x, dtype=dtype))
+    return Tensor(x)
+
+
+# Tensor's operators and methods (+, @, .tanh(), ...) are the ops in ops.py,
+# attached to the class there; importing ops here makes them always present.
+from tinyrnn import ops  # noqa: E402, F401
