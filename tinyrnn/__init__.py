@@ -3,6 +3,7 @@
 from tinyrnn import functional
 from tinyrnn.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinyrnn.ops import cat, exp, log, log_softmax, relu, sigmoid, softmax, softplus, split, stack, tanh, unbind, where
+from tinyrnn.random import manual_seed
 from tinyrnn.tensor import Tensor, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
@@ -17,6 +18,7 @@ __all__ = [
     "is_grad_enabled",
     "log",
     "log_softmax",
+    "manual_seed",
     "no_grad",
     "numerical_grad",
     "relu",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyrnn import ops
+from tinyrnn.random import get_rng
 from tinyrnn.tensor import Tensor, tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -74,6 +75,6 @@ def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    rng = rng or np.random.default_rng()
+    rng = rng or get_rng()
     keep = (rng.random(x.shape) >= p).astype(x.dtype) / (1 - p)
     return x * keep

@@ -21,7 +21,7 @@ def _as_inputs(inputs) -> list[Tensor]:
     tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64)) for x in inputs]
     for i, x in enumerate(tensors):
         if x.dtype != np.float64:
-            raise TypeError(f"gradient checks need float64 inputs (float32 rounding swamps eps); input {i} is {x.dtype}")
+            raise TypeError(f"gradient checks need float64 inputs (float32 rounding swamps eps); input {i}: {x.dtype}")
     return tensors
 
 

@@ -1,0 +1,20 @@
+"""The one random generator behind parameter initialisation, dropout and sampling.
+
+`tr.manual_seed(s)` makes everything that draws from it reproducible, like
+torch.manual_seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def get_rng() -> np.random.Generator:
+    return _rng
