@@ -1,0 +1,1 @@
+"""Bundled data (dinosaur names, a default text) and text helpers."""
