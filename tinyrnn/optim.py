@@ -98,11 +98,13 @@ def _check(name: str, what: str, value, ok: bool, rule: str) -> None:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, torch.optim.SGD's rule (dampening 0, no Nesterov):
+    """Stochastic gradient descent with torch.optim.SGD's rule:
 
         d = grad + weight_decay * p
         buf = d at the first step, then momentum * buf + d      (only if momentum > 0)
         p  -= lr * buf                                          (lr * d without momentum)
+
+    torch's dampening and nesterov options are not offered (dampening is 0).
     """
 
     hyper = ("lr", "momentum", "weight_decay")
