@@ -1,6 +1,6 @@
 """tinyrnn: reverse-mode autodiff in pure NumPy, for learning backpropagation through time."""
 
-from tinyrnn import functional
+from tinyrnn import functional, nn
 from tinyrnn.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinyrnn.ops import cat, exp, log, log_softmax, relu, sigmoid, softmax, softplus, split, stack, tanh, unbind, where
 from tinyrnn.random import manual_seed
@@ -19,6 +19,7 @@ __all__ = [
     "log",
     "log_softmax",
     "manual_seed",
+    "nn",
     "no_grad",
     "numerical_grad",
     "relu",

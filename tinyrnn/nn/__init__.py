@@ -1,0 +1,20 @@
+"""Neural-network building blocks with torch's names, shapes and gate order."""
+
+from tinyrnn.nn.cells import GRUCell, LSTMCell, RNNCell
+from tinyrnn.nn.layers import Dropout, Embedding, Linear
+from tinyrnn.nn.module import Module, Parameter
+from tinyrnn.nn.recurrent import GRU, LSTM, RNN
+
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "Dropout",
+    "Embedding",
+    "Linear",
+    "Module",
+    "Parameter",
+    "RNN",
+    "RNNCell",
+]

@@ -1,0 +1,154 @@
+"""Recurrent cells: one time step of a vanilla RNN, a GRU and an LSTM, written as their equations.
+
+Parameters follow torch: weight_ih (G*H, I), weight_hh (G*H, H), bias_ih and bias_hh
+(G*H,), the G gates stacked in torch's order (GRU: r, z, n; LSTM: i, f, g, o).
+
+The step functions take xi = x W_ih^T + b_ih, the input's share of every gate
+(shape (B, G*H)), so that a layer can compute it for all time steps with one
+matmul before its loop. Everything is built from tinyrnn ops: autograd does the
+backpropagation through time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyrnn.nn.layers import linear
+from tinyrnn.nn.module import Module, fan_in_bound, init_uniform
+from tinyrnn.ops import sigmoid, split, tanh
+from tinyrnn.tensor import Tensor, tensor
+
+NONLINEARITIES = ("tanh", "relu")
+
+
+def rnn_step(xi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, nonlinearity: str = "tanh") -> Tensor:
+    """h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu; xi (B, H), h (B, H)."""
+    a = xi + linear(h, w_hh, b_hh)
+    return tanh(a) if nonlinearity == "tanh" else a.relu()
+
+
+def gru_step(xi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, reset_after: bool = True) -> Tensor:
+    """One GRU step; xi (B, 3H) holds x W_i{r,z,n}^T + b_i{r,z,n}, h (B, H).
+
+    r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)            reset gate
+    z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)            update gate
+    n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))         reset_after=True (torch, cuDNN)
+    n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)         reset_after=False (Cho et al. 2014, d2l)
+    h' = (1 - z) * n + z * h
+    """
+    H = h.shape[-1]
+    x_r, x_z, x_n = split(xi, H, axis=-1)
+    if reset_after:
+        h_r, h_z, h_n = split(linear(h, w_hh, b_hh), H, axis=-1)
+    else:
+        b_rz, b_n = (None, None) if b_hh is None else (b_hh[: 2 * H], b_hh[2 * H :])
+        h_r, h_z = split(linear(h, w_hh[: 2 * H], b_rz), H, axis=-1)
+    r = sigmoid(x_r + h_r)
+    z = sigmoid(x_z + h_z)
+    if reset_after:
+        n = tanh(x_n + r * h_n)
+    else:
+        n = tanh(x_n + linear(r * h, w_hh[2 * H :], b_n))
+    return (1 - z) * n + z * h
+
+
+def lstm_step(xi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """One LSTM step; xi (B, 4H) holds x W_i{i,f,g,o}^T + b_i{i,f,g,o}, h and c (B, H).
+
+    i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)     input gate
+    f  = sigmoid(W_if x + b_if + W_hf h + b_hf)     forget gate
+    g  = tanh(W_ig x + b_ig + W_hg h + b_hg)        candidate cell
+    o  = sigmoid(W_io x + b_io + W_ho h + b_ho)     output gate
+    c' = f * c + i * g
+    h' = o * tanh(c')
+    """
+    a_i, a_f, a_g, a_o = split(xi + linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
+    i = sigmoid(a_i)
+    f = sigmoid(a_f)
+    g = tanh(a_g)
+    o = sigmoid(a_o)
+    c_new = f * c + i * g
+    h_new = o * tanh(c_new)
+    return h_new, c_new
+
+
+class _Cell(Module):
+    """Parameters and input checks shared by the three cells; `gates` = G."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype):
+        if input_size < 1 or hidden_size < 1:
+            raise ValueError(f"{type(self).__name__}: sizes must be positive, got {input_size}, {hidden_size}")
+        self.input_size, self.hidden_size = input_size, hidden_size
+        G, H, bound = self.gates, hidden_size, fan_in_bound(hidden_size)
+        self.weight_ih = init_uniform((G * H, input_size), bound, dtype)
+        self.weight_hh = init_uniform((G * H, H), bound, dtype)
+        self.bias_ih = init_uniform((G * H,), bound, dtype) if bias else None
+        self.bias_hh = init_uniform((G * H,), bound, dtype) if bias else None
+
+    def _inputs(self, x, states) -> tuple[Tensor, list[Tensor]]:
+        """xi = x W_ih^T + b_ih and the states (zeros where None), after checking shapes."""
+        name, x = type(self).__name__, tensor(x)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: expected input of shape (B, {self.input_size}) or ({self.input_size},), got {x.shape}"
+            )
+        shape = x.shape[:-1] + (self.hidden_size,)
+        checked = []
+        for s in states:
+            s = Tensor(np.zeros(shape, self.weight_hh.dtype)) if s is None else tensor(s)
+            if s.shape != shape:
+                raise ValueError(f"{name}: expected a state of shape {shape} for input {x.shape}, got {s.shape}")
+            checked.append(s)
+        return linear(x, self.weight_ih, self.bias_ih), checked
+
+
+class RNNCell(_Cell):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", dtype=np.float64
+    ):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"RNNCell: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x, h=None) -> Tensor:
+        """x (B, I) or (I,), h (B, H) or (H,) or None (zeros) -> h' of h's shape."""
+        xi, (h,) = self._inputs(x, [h])
+        return rnn_step(xi, h, self.weight_hh, self.bias_hh, self.nonlinearity)
+
+
+class GRUCell(_Cell):
+    """A GRU step (see gru_step); reset_after=False gives the original Cho et al. formulation."""
+
+    gates = 3
+
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True, dtype=np.float64
+    ):
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.reset_after = reset_after
+
+    def forward(self, x, h=None) -> Tensor:
+        """x (B, I) or (I,), h (B, H) or (H,) or None (zeros) -> h' of h's shape."""
+        xi, (h,) = self._inputs(x, [h])
+        return gru_step(xi, h, self.weight_hh, self.bias_hh, self.reset_after)
+
+
+class LSTMCell(_Cell):
+    """An LSTM step (see lstm_step)."""
+
+    gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float64):
+        super().__init__(input_size, hidden_size, bias, dtype)
+
+    def forward(self, x, state=None) -> tuple[Tensor, Tensor]:
+        """x (B, I) or (I,), state (h, c) each (B, H) or (H,), or None (zeros) -> (h', c')."""
+        if state is not None and (not isinstance(state, (tuple, list)) or len(state) != 2):
+            raise TypeError(f"LSTMCell: state must be a tuple (h, c) or None, got {type(state).__name__}")
+        xi, (h, c) = self._inputs(x, state or [None, None])
+        return lstm_step(xi, h, c, self.weight_hh, self.bias_hh)

@@ -1,0 +1,119 @@
+"""Module and Parameter: the containers that networks are built from.
+
+A Module finds its parameters by walking its own attributes, in the order they
+were assigned in __init__: a Parameter is a parameter, a Module contributes its
+own parameters under `name.`, and a list or tuple contributes its items under
+`name.0`, `name.1`, ... No registration is needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinyrnn.random import get_rng
+from tinyrnn.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module trains: it requires gradients by default."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True):
+        super().__init__(data, requires_grad=requires_grad)
+
+
+def init_uniform(shape: tuple, bound: float, dtype=np.float64) -> Parameter:
+    """A Parameter drawn uniformly from [-bound, bound] with tinyrnn's generator."""
+    return Parameter(get_rng().uniform(-bound, bound, size=shape).astype(dtype))
+
+
+def fan_in_bound(fan_in: int) -> float:
+    """torch's default init bound for Linear and recurrent weights: 1 / sqrt(fan_in)."""
+    return 1.0 / math.sqrt(fan_in)
+
+
+def _walk(value, name: str):
+    """(dotted name, Parameter or Module) for everything reachable from one attribute."""
+    if isinstance(value, Parameter):
+        yield name, value
+    elif isinstance(value, Module):
+        yield name, value
+        for attr, item in vars(value).items():
+            yield from _walk(item, f"{name}.{attr}" if name else attr)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{name}.{i}")
+
+
+class Module:
+    """Base class of every layer: subclass it, assign Parameters and Modules in
+    __init__, and write forward()."""
+
+    training = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """(dotted name, Parameter) in attribute order; a shared Parameter appears once."""
+        seen, named = set(), []
+        for name, value in _walk(self, ""):
+            if isinstance(value, Parameter) and id(value) not in seen:
+                seen.add(id(value))
+                named.append((name, value))
+        return named
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> list[Module]:
+        """This module and every sub-module, each once."""
+        found = {id(m): m for _, m in _walk(self, "") if isinstance(m, Module)}
+        return list(found.values())
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Set the `training` flag (used by Dropout) here and in every sub-module."""
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """{dotted name: a copy of the parameter's array}."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays into the parameters (in place, keeping each parameter's dtype).
+
+        The keys must be exactly those of state_dict() and every shape must match;
+        otherwise nothing is changed and the error lists every problem."""
+        params = dict(self.named_parameters())
+        arrays = {key: np.asarray(value) for key, value in state.items()}
+        problems = []
+        missing = [k for k in params if k not in arrays]
+        unexpected = [k for k in arrays if k not in params]
+        if missing:
+            problems.append(f"missing keys {missing}")
+        if unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        for key, p in params.items():
+            if key in arrays and arrays[key].shape != p.shape:
+                problems.append(
+                    f"shape mismatch for {key!r}: the module has {p.shape}, the state has {arrays[key].shape}"
+                )
+        if problems:
+            raise RuntimeError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        for key, p in params.items():
+            p.data[...] = arrays[key]

@@ -1,0 +1,233 @@
+"""Multi-layer, optionally bidirectional RNN, GRU and LSTM layers over whole sequences.
+
+Shapes follow torch: x (T, B, I) (or (B, T, I) with batch_first, or (T, I)
+unbatched), output (T, B, D*H) with D = 2 if bidirectional else 1, h_n and c_n
+(L*D, B, H). Parameter names are torch's (weight_ih_l0, weight_hh_l0, bias_ih_l0,
+bias_hh_l0, weight_ih_l0_reverse, ..., weight_ih_l1, ...), so state_dict() loads
+into torch.nn.RNN/GRU/LSTM unchanged.
+
+Every (layer, direction) runs through one method, _run_direction: the cell
+equations of cells.py applied step by step, with autograd doing BPTT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyrnn import functional as F
+from tinyrnn.nn.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
+from tinyrnn.nn.layers import linear
+from tinyrnn.nn.module import Module, fan_in_bound, init_uniform
+from tinyrnn.ops import cat, stack, unbind, where
+from tinyrnn.tensor import Tensor, tensor
+
+
+class _Recurrent(Module):
+    """What RNN, GRU and LSTM share: parameters, shape checks, the layer/direction loop.
+
+    A subclass sets `gates` (G) and `state_names`, and defines `_step(xi, state,
+    w_hh, b_hh) -> new state`, where a state is a tuple: (h,) or, for LSTM, (h, c)."""
+
+    gates = 1
+    state_names = ("h0",)
+
+    def __init__(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
+        name = type(self).__name__
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.dtype = np.dtype(dtype)
+        G, H, bound = self.gates, hidden_size, fan_in_bound(hidden_size)
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else H * self.num_directions
+            for suffix in self._suffixes(layer):
+                setattr(self, f"weight_ih{suffix}", init_uniform((G * H, layer_input), bound, dtype))
+                setattr(self, f"weight_hh{suffix}", init_uniform((G * H, H), bound, dtype))
+                if bias:
+                    setattr(self, f"bias_ih{suffix}", init_uniform((G * H,), bound, dtype))
+                    setattr(self, f"bias_hh{suffix}", init_uniform((G * H,), bound, dtype))
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
+
+    def _weights(self, layer: int, reverse: bool) -> tuple:
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction; biases None without bias."""
+        suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+        return tuple(getattr(self, f"{w}{suffix}", None) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def _run_direction(self, layer: int, reverse: bool, x: Tensor, state: tuple, lengths: np.ndarray | None):
+        """One layer in one direction: x (T, B, I), state tuple of (B, H) -> (output (T, B, H), final state).
+
+        With `lengths`, steps t >= lengths[b] of sequence b keep its state and output zeros,
+        so the reverse direction starts at each sequence's own last step."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
+        T, B, _ = x.shape
+        xi = linear(x.reshape(T * B, -1), w_ih, b_ih).reshape(T, B, -1)  # x W_ih^T + b_ih, all steps at once
+        xs = unbind(xi)
+        all_valid = T if lengths is None else lengths.min()  # steps t < all_valid need no mask
+        outputs = [None] * T
+        for t in reversed(range(T)) if reverse else range(T):
+            new = self._step(xs[t], state, w_hh, b_hh)
+            if t < all_valid:
+                state, outputs[t] = new, new[0]
+            else:
+                valid = (t < lengths)[:, None]  # (B, 1): which sequences have a step t
+                state = tuple(where(valid, n, s) for n, s in zip(new, state))
+                outputs[t] = where(valid, new[0], 0.0)
+        return stack(outputs), state
+
+    def _forward(self, x, state0, lengths):
+        """The shared forward: returns (output, tuple of final states each (L*D, B, H))."""
+        x, unbatched = self._check_input(tensor(x))
+        if self.batch_first and not unbatched:
+            x = x.transpose(1, 0, 2)
+        T, B, _ = x.shape
+        states = self._initial_states(state0, B, unbatched)
+        lengths = self._check_lengths(lengths, T, B, unbatched)
+        finals = []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                out, final = self._run_direction(layer, direction == 1, x, tuple(s[k] for s in states), lengths)
+                outs.append(out)
+                finals.append(final)
+            x = outs[0] if len(outs) == 1 else cat(outs, axis=2)
+            if layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, self.training)
+        final_states = tuple(stack([f[i] for f in finals]) for i in range(len(self.state_names)))
+        if unbatched:
+            return x.reshape(T, -1), tuple(s.reshape(s.shape[0], -1) for s in final_states)
+        return (x.transpose(1, 0, 2) if self.batch_first else x), final_states
+
+    def _check_input(self, x: Tensor) -> tuple[Tensor, bool]:
+        """x as (T, B, I) (batch_first not yet undone) and whether it came unbatched (T, I)."""
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            batched = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
+            expected = (batched + " or (T, {0})").format(self.input_size)
+            raise ValueError(f"{type(self).__name__}: expected input of shape {expected}, got {x.shape}")
+        if x.ndim == 2:
+            return x.reshape(x.shape[0], 1, x.shape[1]), True
+        return x, False
+
+    def _initial_states(self, state0, B: int, unbatched: bool) -> list[list[Tensor]]:
+        """For each state (h, [c]): the list of its L*D initial (B, H) slices (zeros when not given)."""
+        LD, H = self.num_layers * self.num_directions, self.hidden_size
+        if state0 is None:
+            zeros = Tensor(np.zeros((B, H), self.dtype))
+            return [[zeros] * LD for _ in self.state_names]
+        expected = (LD, H) if unbatched else (LD, B, H)
+        states = []
+        for name, s in zip(self.state_names, state0):
+            s = tensor(s)
+            if s.shape != expected:
+                raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {s.shape}")
+            states.append(unbind(s.reshape(LD, B, H)))
+        return states
+
+    def _check_lengths(self, lengths, T: int, B: int, unbatched: bool) -> np.ndarray | None:
+        if lengths is None:
+            return None
+        name = type(self).__name__
+        if unbatched:
+            raise ValueError(f"{name}: lengths need a batched input (T, B, I), got an unbatched one")
+        lengths = np.asarray(lengths)
+        if lengths.shape != (B,) or not np.issubdtype(lengths.dtype, np.integer):
+            raise ValueError(
+                f"{name}: lengths must be integers of shape (B,) = ({B},), got {lengths.dtype} {lengths.shape}"
+            )
+        if lengths.min() < 1 or lengths.max() > T:
+            raise ValueError(f"{name}: lengths must lie in [1, T] = [1, {T}], got {lengths.min()}..{lengths.max()}")
+        return lengths
+
+    def forward(self, x, h0=None, lengths=None) -> tuple[Tensor, Tensor]:
+        """x (T, B, I) [batch_first: (B, T, I)], h0 (L*D, B, H) or None (zeros),
+        lengths (B,) ints or None -> (output (T, B, D*H) [batch_first: (B, T, D*H)], h_n (L*D, B, H))."""
+        output, (h_n,) = self._forward(x, None if h0 is None else (h0,), lengths)
+        return output, h_n
+
+
+class RNN(_Recurrent):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), per layer and direction."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float64,
+    ):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+
+    def _step(self, xi, state, w_hh, b_hh):
+        return (rnn_step(xi, state[0], w_hh, b_hh, self.nonlinearity),)
+
+
+class GRU(_Recurrent):
+    """GRU layer (equations in cells.gru_step); reset_after=False is Cho et al.'s original GRU."""
+
+    gates = 3
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        reset_after: bool = True,
+        dtype=np.float64,
+    ):
+        self.reset_after = reset_after
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+
+    def _step(self, xi, state, w_hh, b_hh):
+        return (gru_step(xi, state[0], w_hh, b_hh, self.reset_after),)
+
+
+class LSTM(_Recurrent):
+    """LSTM layer (equations in cells.lstm_step); the state is (h, c)."""
+
+    gates = 4
+    state_names = ("h0", "c0")
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float64,
+    ):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+
+    def _step(self, xi, state, w_hh, b_hh):
+        return lstm_step(xi, *state, w_hh, b_hh)
+
+    def forward(self, x, h0=None, lengths=None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """x (T, B, I) [batch_first: (B, T, I)], h0 a tuple (h0, c0) of (L*D, B, H) or None,
+        lengths (B,) ints or None -> (output (T, B, D*H), (h_n, c_n) each (L*D, B, H))."""
+        if h0 is not None and (not isinstance(h0, (tuple, list)) or len(h0) != 2):
+            raise TypeError(f"LSTM: h0 must be a tuple (h0, c0) or None, got {type(h0).__name__}")
+        output, (h_n, c_n) = self._forward(x, h0, lengths)
+        return output, (h_n, c_n)
