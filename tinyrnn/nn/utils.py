@@ -1,0 +1,53 @@
+"""Gradient clipping, as torch.nn.utils does it: call between backward() and step().
+
+    loss.backward()
+    tr.nn.utils.clip_grad_norm_(model.parameters(), max_norm=5.0)
+    opt.step()
+
+Both functions change `p.grad` in place and skip parameters whose grad is None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from tinyrnn.tensor import Tensor
+
+
+def _grads(params: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
+    params = [params] if isinstance(params, Tensor) else params
+    return [p.grad for p in params if p.grad is not None]
+
+
+def clip_grad_norm_(params: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale all gradients together so that their joint norm is at most about `max_norm`.
+
+    total_norm = the `norm_type`-norm of all gradient entries taken as one vector
+    (norm_type=inf: the largest |entry|). If max_norm / (total_norm + 1e-6) < 1,
+    every gradient is multiplied by it. Returns total_norm from before clipping.
+    """
+    if max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm!r}")
+    if norm_type <= 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be > 0 (or inf), got {norm_type!r}")
+    grads = _grads(params)
+    if not grads:
+        return 0.0
+    norms = [np.linalg.norm(g.ravel(), ord=norm_type) for g in grads]
+    total_norm = float(np.linalg.norm(np.array(norms), ord=norm_type))
+    scale = max_norm / (total_norm + 1e-6)
+    if scale < 1 or math.isnan(scale):  # a NaN norm makes every gradient NaN, as in torch
+        for g in grads:
+            g *= scale
+    return total_norm
+
+
+def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clip every gradient entry to [-clip_value, clip_value]."""
+    if clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    for g in _grads(params):
+        np.clip(g, -clip_value, clip_value, out=g)
