@@ -1,5 +1,6 @@
 """Neural-network building blocks with torch's names, shapes and gate order."""
 
+from tinyrnn.nn import utils
 from tinyrnn.nn.cells import GRUCell, LSTMCell, RNNCell
 from tinyrnn.nn.layers import Dropout, Embedding, Linear
 from tinyrnn.nn.module import Module, Parameter
@@ -17,4 +18,5 @@ __all__ = [
     "Parameter",
     "RNN",
     "RNNCell",
+    "utils",
 ]
