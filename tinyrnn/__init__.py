@@ -5,6 +5,7 @@ from tinyrnn.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinyrnn.ops import cat, exp, log, log_softmax, relu, sigmoid, softmax, softplus, split, stack, tanh, unbind, where
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import Tensor, is_grad_enabled, no_grad
+from tinyrnn.viz import to_dot
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "split",
     "stack",
     "tanh",
+    "to_dot",
     "unbind",
     "where",
 ]
