@@ -1,7 +1,8 @@
 """tinyrnn: reverse-mode autodiff in pure NumPy, for learning backpropagation through time."""
 
-from tinyrnn import functional, nn
+from tinyrnn import functional, nn, optim
 from tinyrnn.gradcheck import GradcheckError, gradcheck, numerical_grad
+from tinyrnn.io import CheckpointError, load, save
 from tinyrnn.ops import cat, exp, log, log_softmax, relu, sigmoid, softmax, softplus, split, stack, tanh, unbind, where
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import Tensor, is_grad_enabled, no_grad
@@ -10,6 +11,7 @@ from tinyrnn.viz import to_dot
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError",
     "GradcheckError",
     "Tensor",
     "cat",
@@ -17,13 +19,16 @@ __all__ = [
     "functional",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "log",
     "log_softmax",
     "manual_seed",
     "nn",
     "no_grad",
     "numerical_grad",
+    "optim",
     "relu",
+    "save",
     "sigmoid",
     "softmax",
     "softplus",

@@ -1,0 +1,189 @@
+"""Checkpoints: `save(state, path)` / `load(path)` as one .npz archive, never pickle.
+
+    tr.save({"model": model.state_dict(), "optim": opt.state_dict(), "meta": {"epoch": 3}}, "ckpt.npz")
+    ckpt = tr.load("ckpt.npz")
+    model.load_state_dict(ckpt["model"])
+
+What `state` may hold: a dict with str keys whose values are
+  - arrays: np.ndarray of any dtype but object, or a Tensor (its .data is saved),
+  - dicts of the same kind (nested to any depth),
+  - JSON values: numbers, strings, bools, None, and lists/dicts of those.
+`load` returns the same nested dict with every array bit-for-bit equal (same
+dtype, shape and values). JSON gives back lists for tuples; in a dict that mixes
+arrays and JSON values, the JSON values come first.
+
+Format (version 1). An uncompressed .npz, i.e. a zip of .npy files, with
+  - one entry per array, named by its key path joined with "/":
+        {"model": {"rnn.weight_ih_l0": w}}  ->  entry "model/rnn.weight_ih_l0"
+  - the entry "__tinyrnn__": a uint8 array holding UTF-8 JSON,
+        {"format": "tinyrnn", "version": 1,
+         "arrays": ["model/rnn.weight_ih_l0", ...],   # the array entries, in order
+         "tree": {"model": {}, "meta": {"epoch": 3}}}  # every dict and JSON value
+So keys may not contain "/", and "__tinyrnn__" is reserved. np.load(path) reads
+such a file too.
+
+Safety: the archive is written to a temporary file in the target's directory
+and renamed over `path` only when complete, so an interrupted save never leaves
+a damaged checkpoint nor a temporary file behind. `load` reads with
+allow_pickle=False and raises CheckpointError (a ValueError naming the file and
+the problem) for anything that is not an intact tinyrnn checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from tinyrnn.tensor import Tensor
+
+FORMAT, VERSION, META = "tinyrnn", 1, "__tinyrnn__"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class CheckpointError(ValueError):
+    """A file that is not an intact tinyrnn checkpoint."""
+
+
+# ---- save -------------------------------------------------------------------
+def save(state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write `state` (see the module docstring) to `path` atomically; `path` is used as given."""
+    path = os.fspath(path)
+    arrays: dict[str, np.ndarray] = {}
+    tree = _split(state, "", arrays)
+    if META in tree or META in arrays:
+        raise ValueError(f"save: the key {META!r} is reserved for tinyrnn's metadata")
+    meta = json.dumps({"format": FORMAT, "version": VERSION, "arrays": list(arrays), "tree": tree})
+    entries = {**arrays, META: np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)}
+
+    directory, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: directory {directory!r} does not exist")
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            _write_npz(f, entries)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _split(state: dict, prefix: str, arrays: dict) -> dict:
+    """Move the arrays of nested dict `state` into `arrays` (by "/" path); return the rest."""
+    if not isinstance(state, dict):
+        raise TypeError(f"save: state must be a dict, got {type(state).__name__}")
+    rest = {}
+    for key, value in state.items():
+        if not isinstance(key, str) or not key or "/" in key:
+            raise ValueError(
+                f"save: key {key!r} under {prefix or 'the top level'!r}: keys must be non-empty str without '/'"
+            )
+        path = prefix + key
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                raise TypeError(f"save: {path!r} is an object array, which only pickle could store")
+            arrays[path] = value
+        elif isinstance(value, dict):
+            rest[key] = _split(value, path + "/", arrays)
+        else:
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"save: {path!r}: {e}; values must be arrays, Tensors, dicts or JSON values") from None
+            rest[key] = value
+    return rest
+
+
+def _write_npz(f, entries: dict[str, np.ndarray]) -> None:
+    """What np.savez writes (one NAME.npy per entry), with pickling switched off."""
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, array in entries.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as out:
+                np.lib.format.write_array(out, array, allow_pickle=False)
+
+
+# ---- load -------------------------------------------------------------------
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint written by save(); CheckpointError if it is not an intact one."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        if f.read(4) != ZIP_MAGIC:
+            raise CheckpointError(f"{path}: not a tinyrnn checkpoint: not an .npz (zip) archive")
+        f.seek(0)
+        entries = _read_npz(path, f)
+    if META not in entries:
+        raise CheckpointError(f"{path}: not a tinyrnn checkpoint: an .npz without the {META!r} entry")
+    meta = _read_meta(path, entries.pop(META))
+    if list(entries) != meta["arrays"]:
+        raise CheckpointError(
+            f"{path}: damaged checkpoint: its entries {sorted(entries)} differ from its index {sorted(meta['arrays'])}"
+        )
+    state = meta["tree"]
+    for name, array in entries.items():
+        *parents, key = name.split("/")
+        node = state
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise CheckpointError(f"{path}: damaged checkpoint: array {name!r} lies under a non-dict value")
+        node[key] = array
+    return state
+
+
+def _read_npz(path: str, f) -> dict[str, np.ndarray]:
+    try:
+        with np.load(f, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise CheckpointError(
+                f"{path}: refused: it holds pickled Python objects, and unpickling can run arbitrary code"
+            ) from None
+        raise CheckpointError(f"{path}: damaged or truncated archive: {e}") from None
+    # Any failure while decoding these bytes means the file is damaged: zipfile and
+    # numpy raise many kinds (BadZipFile, EOFError, OSError, struct.error, ...).
+    except Exception as e:
+        raise CheckpointError(f"{path}: damaged or truncated archive: {type(e).__name__}: {e}") from None
+
+
+def _read_meta(path: str, raw: np.ndarray) -> dict[str, Any]:
+    try:
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise ValueError(f"expected a 1-d uint8 array, got {raw.dtype} {raw.shape}")
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError(f"format is not {FORMAT!r}")
+    except ValueError as e:
+        raise CheckpointError(f"{path}: not a tinyrnn checkpoint: bad {META!r} entry: {e}") from None
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: format version {meta.get('version')!r}; this tinyrnn reads version {VERSION}")
+    if not isinstance(meta.get("tree"), dict) or not isinstance(meta.get("arrays"), list):
+        raise CheckpointError(f"{path}: damaged checkpoint: {META!r} lacks its 'tree' or 'arrays'")
+    return meta
+
+
+# ---- torch bridge -----------------------------------------------------------
+def to_torch_state_dict(state_dict: dict[str, np.ndarray | Tensor]) -> dict[str, Any]:
+    """{name: torch.Tensor}, ready for torch_module.load_state_dict(). Needs torch (imported here only)."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("to_torch_state_dict needs PyTorch: pip install torch") from None
+    return {
+        k: torch.from_numpy(np.ascontiguousarray(v.data if isinstance(v, Tensor) else v)) for k, v in state_dict.items()
+    }
+
+
+def from_torch_state_dict(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
+    """{name: np.ndarray} (copies) from a torch state_dict, ready for a tinyrnn module's load_state_dict()."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in state_dict.items()}
