@@ -31,6 +31,13 @@ def backward(p: dict, step: int) -> None:
     ((y - 0.5) ** 2).mean().backward()
 
 
+def train(params: dict, opt, steps: range) -> None:
+    for step in steps:
+        opt.zero_grad()
+        backward(params, step)
+        opt.step()
+
+
 @pytest.mark.parametrize("name, kwargs", CASES, ids=[f"{n}-{sorted(k)}" for n, k in CASES])
 def test_matches_torch_every_step(name, kwargs):
     params = make_params()
@@ -56,11 +63,7 @@ def test_matches_torch_every_step(name, kwargs):
 def test_float32_stays_float32_and_in_place(name, kwargs):
     params = make_params(np.float32)
     arrays = {k: p.data for k, p in params.items()}
-    opt = getattr(optim, name)(params.values(), **kwargs)
-    for step in range(3):
-        opt.zero_grad()
-        backward(params, step)
-        opt.step()
+    train(params, getattr(optim, name)(params.values(), **kwargs), range(3))
     for k, p in params.items():
         assert p.data is arrays[k] and p.data.dtype == np.float32
     assert not np.allclose(params["W"].data, make_params(np.float32)["W"].data)
@@ -114,18 +117,11 @@ def test_non_tensor_params_raise_type_error():
 def test_state_dict_resumes_exactly_through_save_and_load(name, kwargs, tmp_path):
     """Training 6 steps == 3 steps, save params + optimiser state, load into fresh objects, 3 more steps."""
     straight = make_params()
-    opt = getattr(optim, name)(straight.values(), **kwargs)
-    for step in range(6):
-        opt.zero_grad()
-        backward(straight, step)
-        opt.step()
+    train(straight, getattr(optim, name)(straight.values(), **kwargs), range(6))
 
     first = make_params()
     opt = getattr(optim, name)(first.values(), **kwargs)
-    for step in range(3):
-        opt.zero_grad()
-        backward(first, step)
-        opt.step()
+    train(first, opt, range(3))
     tr.save({"params": {k: p for k, p in first.items()}, "optim": opt.state_dict()}, tmp_path / "ckpt.npz")
 
     ckpt = tr.load(tmp_path / "ckpt.npz")
@@ -135,10 +131,7 @@ def test_state_dict_resumes_exactly_through_save_and_load(name, kwargs, tmp_path
     opt = getattr(optim, name)(resumed.values(), lr=123.0)
     opt.load_state_dict(ckpt["optim"])
     assert opt.lr == kwargs["lr"]
-    for step in range(3, 6):
-        opt.zero_grad()
-        backward(resumed, step)
-        opt.step()
+    train(resumed, opt, range(3, 6))
     for k in SHAPES:
         np.testing.assert_array_equal(resumed[k].data, straight[k].data, err_msg=k)
 
