@@ -83,9 +83,8 @@ def _split(state: dict, prefix: str, arrays: dict) -> dict:
     rest = {}
     for key, value in state.items():
         if not isinstance(key, str) or not key or "/" in key:
-            raise ValueError(
-                f"save: key {key!r} under {prefix or 'the top level'!r}: keys must be non-empty str without '/'"
-            )
+            where = f" under {prefix[:-1]!r}" if prefix else ""
+            raise ValueError(f"save: key {key!r}{where}: keys must be non-empty str without '/'")
         path = prefix + key
         if isinstance(value, Tensor):
             value = value.data
