@@ -63,7 +63,11 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """{hyperparameter: value, ..., "state": {"0": {name: array or int}, ...}}, ready for tr.save."""
         hyper = {k: getattr(self, k) for k in self.hyper}
-        return {**hyper, "state": {str(i): {k: _copy(v) for k, v in s.items()} for i, s in self.state.items()}}
+        state = {
+            str(i): {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()}
+            for i, s in self.state.items()
+        }
+        return {**hyper, "state": state}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what state_dict() returned (possibly after tr.save / tr.load)."""
@@ -76,20 +80,16 @@ class Optimizer:
             i = int(key)
             if not 0 <= i < len(self.params):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there are {len(self.params)}")
+            p = self.params[i]
             for k, v in s.items():
-                if isinstance(v, np.ndarray) and v.shape != self.params[i].shape:
+                if isinstance(v, np.ndarray) and v.shape != p.shape:
                     raise ValueError(
-                        f"{name}.load_state_dict: {k} of parameter {i} has shape {v.shape}, "
-                        f"the parameter has {self.params[i].shape}"
+                        f"{name}.load_state_dict: {k} of parameter {i} has shape {v.shape}, the parameter has {p.shape}"
                     )
-            state[i] = {k: _copy(v) for k, v in s.items()}
+            state[i] = {k: v.astype(p.dtype) if isinstance(v, np.ndarray) else v for k, v in s.items()}
         for k in self.hyper:
             setattr(self, k, tuple(state_dict[k]) if isinstance(state_dict[k], list) else state_dict[k])
         self.state = state
-
-
-def _copy(v):
-    return v.copy() if isinstance(v, np.ndarray) else v
 
 
 def _check(name: str, what: str, value, ok: bool, rule: str) -> None:
