@@ -184,7 +184,7 @@ def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
     elif key in owned:
         prev += g
     else:
-        grads[key] = prev + g
+        grads[key] = np.asarray(prev + g)  # 0-d sums come back as NumPy scalars, which += cannot update
         owned.add(key)
 
 
