@@ -1,0 +1,184 @@
+"""The GRU over a whole sequence, both formulations: forward, and BPTT by hand.
+
+Forward, one step (a_* = W_i* x_t + b_i* + W_h* h + b_h*):
+    r  = sigmoid(a_r)                                    reset gate
+    z  = sigmoid(a_z)                                    update gate
+    n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))       reset_after=True  (torch, cuDNN)
+    n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)       reset_after=False (Cho et al. 2014, d2l)
+    h' = (1 - z) * n + z * h
+
+Backward, one step, dh = dL/dh_t (from the output and from step t+1), derivatives
+from saved outputs (sigmoid' = s(1 - s), tanh' = 1 - y^2):
+    da_n = dh * (1 - z) * (1 - n^2)            (gradient of n's pre-activation)
+    da_z = dh * (h_{t-1} - n) * z(1 - z)
+  reset_after=True, with hn = W_hn h_{t-1} + b_hn:
+    da_r = da_n * hn * r(1 - r)        dhn = da_n * r
+    dh_{t-1} = dh * z + W_hh^T [da_r, da_z, dhn]
+  reset_after=False, with rh = r * h_{t-1}:
+    drh  = W_hn^T da_n                 da_r = drh * h_{t-1} * r(1 - r)
+    dh_{t-1} = dh * z + drh * r + W_hr^T da_r + W_hz^T da_z
+
+The factors that multiply dh (and drh) depend only on the forward pass, so
+they are computed for all steps at once before the loop.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, inverse, reorder, sigmoid_
+
+
+def _update_(hs, t, n, z, tmp):
+    """h_t = (1 - z) * n + z * h_{t-1}, written as n + z * (h_{t-1} - n)."""
+    np.subtract(hs[t], n, out=tmp)
+    tmp *= z
+    np.add(n, tmp, out=hs[t + 1])
+
+
+def _keep(z, valid):
+    """The factor of the direct path dh_{t-1} += dh * z; 1 at padding (the state is carried)."""
+    z = z.copy()
+    if valid is not None:
+        np.copyto(z, 1, where=~valid[:, None, :])
+    return z
+
+
+class GRUKernel(Kernel):
+    """torch's GRU (reset_after=True). Internal order: W_ih n, r, z; W_hh r, z, n (torch's)."""
+
+    order = (2, 0, 1)
+    n_states = 1
+
+    def __init__(self, w_ih, w_hh, b_ih, b_hh):
+        H = self.H = w_hh.shape[1]
+        self.w_ih, self.w_hh = reorder(w_ih, self.order), w_hh
+        self.b_x = None if b_ih is None else reorder(b_ih, self.order)
+        self.b_hn = None
+        if b_hh is not None:  # b_hr, b_hz just add to a_r, a_z; b_hn sits inside r * (...)
+            b_x = np.zeros(3 * H, w_hh.dtype) if self.b_x is None else self.b_x
+            b_x[H:] += b_hh[: 2 * H]
+            self.b_x, self.b_hn = b_x, b_hh[2 * H :, None]
+
+    def forward(self, xp, state, valid):
+        H, (S, _, B) = self.H, xp.shape
+        hs, hn = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
+        hs[0] = state[0]
+        a_h, tmp = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
+        invalid, padded = invalid_steps(valid, S)
+        for t in range(S):
+            a = xp[t]  # becomes n, r, z of step t, in place
+            np.matmul(self.w_hh, hs[t], out=a_h)  # W_hr h, W_hz h, W_hn h
+            a[H:] += a_h[: 2 * H]
+            sigmoid_(a[H:])
+            n, r, z = a[:H], a[H : 2 * H], a[2 * H :]
+            np.add(a_h[2 * H :], 0 if self.b_hn is None else self.b_hn, out=hn[t])  # W_hn h + b_hn
+            np.multiply(r, hn[t], out=tmp)
+            n += tmp
+            np.tanh(n, out=n)
+            _update_(hs, t, n, z, tmp)
+            if padded[t]:  # padding keeps the state
+                np.copyto(hs[t + 1], hs[t], where=invalid[t])
+        return SimpleNamespace(gates=xp, hn=hn, hs=hs, state=(hs[S],))
+
+    def backward(self, cache, dh, dstate, valid):
+        H, (S, _, B) = self.H, dh.shape
+        A, h_prev = cache.gates, cache.hs[:-1]
+        n, r, z = A[:, :H], A[:, H : 2 * H], A[:, 2 * H :]
+        k = np.empty((S, 4 * H, B), dh.dtype)  # factors of dh, then da: n, r, z, then dhn
+        k_n, k_r, k_z, k_hn = k[:, :H], k[:, H : 2 * H], k[:, 2 * H : 3 * H], k[:, 3 * H :]
+        np.multiply(1 - z, 1 - n * n, out=k_n)
+        np.multiply(k_n * cache.hn, r * (1 - r), out=k_r)
+        np.multiply(h_prev - n, z * (1 - z), out=k_z)
+        np.multiply(k_n, r, out=k_hn)
+        z_keep = _keep(z, valid)
+        invalid, padded = invalid_steps(valid, S)
+        if valid is not None:  # padding: no gate gradient
+            k *= valid[:, None, :]
+        dh_next, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype)
+        for t in reversed(range(S)):
+            dh_t = dh[t]
+            dh_t += dh_next
+            da = k[t].reshape(4, H, B)
+            np.multiply(da, dh_t, out=da)
+            np.matmul(self.w_hh.T, k[t, H:], out=dh_next)
+            np.multiply(dh_t, z_keep[t], out=tmp)
+            dh_next += tmp
+        dw_hh = np.tensordot(k[:, H:], h_prev, axes=([0, 2], [0, 2]))
+        return k[:, : 3 * H], (dh_next,), dw_hh, k[:, H:].sum(axis=(0, 2))
+
+    def torch_hidden(self, dw_hh, db_hh):
+        return dw_hh, db_hh
+
+
+class GRUResetBeforeKernel(Kernel):
+    """Cho et al.'s GRU (reset_after=False). Internal order: W_ih n, z, r; W_hh z, r, n."""
+
+    order = (2, 1, 0)
+    hidden_order = (1, 0, 2)
+    n_states = 1
+
+    def __init__(self, w_ih, w_hh, b_ih, b_hh):
+        H = self.H = w_hh.shape[1]
+        self.w_ih, self.w_hh = reorder(w_ih, self.order), reorder(w_hh, self.hidden_order)
+        self.w_hzr, self.w_hn = self.w_hh[: 2 * H], self.w_hh[2 * H :]
+        bias = [b for b in (b_ih, b_hh) if b is not None]
+        self.b_x = reorder(sum(bias), self.order) if bias else None  # every bias just adds to a
+
+    def forward(self, xp, state, valid):
+        H, (S, _, B) = self.H, xp.shape
+        hs, rh = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
+        hs[0] = state[0]
+        a_h, tmp = np.empty((2 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
+        invalid, padded = invalid_steps(valid, S)
+        for t in range(S):
+            a = xp[t]  # becomes n, z, r of step t, in place
+            np.matmul(self.w_hzr, hs[t], out=a_h)  # W_hz h, W_hr h
+            a[H:] += a_h
+            n, z, r = a[:H], a[H : 2 * H], a[2 * H :]
+            sigmoid_(a[H:])
+            np.multiply(r, hs[t], out=rh[t])
+            np.matmul(self.w_hn, rh[t], out=tmp)  # W_hn (r * h)
+            n += tmp
+            np.tanh(n, out=n)
+            _update_(hs, t, n, z, tmp)
+            if padded[t]:  # padding keeps the state
+                np.copyto(hs[t + 1], hs[t], where=invalid[t])
+        return SimpleNamespace(gates=xp, rh=rh, hs=hs, state=(hs[S],))
+
+    def backward(self, cache, dh, dstate, valid):
+        H, (S, _, B) = self.H, dh.shape
+        k, h_prev = cache.gates, cache.hs[:-1]  # the gates' slots become their factors, then da
+        n, z, r = k[:, :H], k[:, H : 2 * H], k[:, 2 * H :]
+        z_keep, r_keep = _keep(z, valid), r.copy()
+        k_z = (h_prev - n) * z * (1 - z)  # da_z = dh * (h_{t-1} - n) z(1 - z)
+        n *= -n
+        n += 1
+        n *= 1 - z  # da_n = dh * (1 - z)(1 - n^2)
+        z[...] = k_z
+        r *= 1 - r
+        r *= h_prev  # da_r = drh * h_{t-1} r(1 - r)
+        invalid, padded = invalid_steps(valid, S)
+        if valid is not None:  # padding: no gate gradient
+            k *= valid[:, None, :]
+        dh_next, drh, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype)
+        for t in reversed(range(S)):
+            dh_t = dh[t]
+            dh_t += dh_next
+            da_nz = k[t, : 2 * H].reshape(2, H, B)
+            np.multiply(da_nz, dh_t, out=da_nz)
+            np.matmul(self.w_hn.T, k[t, :H], out=drh)
+            k[t, 2 * H :] *= drh
+            np.matmul(self.w_hzr.T, k[t, H:], out=dh_next)
+            np.multiply(dh_t, z_keep[t], out=tmp)
+            dh_next += tmp
+            np.multiply(drh, r_keep[t], out=tmp)
+            dh_next += tmp
+        dw_zr = np.tensordot(k[:, H:], h_prev, axes=([0, 2], [0, 2]))
+        dw_n = np.tensordot(k[:, :H], cache.rh, axes=([0, 2], [0, 2]))
+        return k, (dh_next,), np.concatenate([dw_zr, dw_n]), k.sum(axis=(0, 2))
+
+    def torch_hidden(self, dw_hh, db_hh):
+        return reorder(dw_hh, inverse(self.hidden_order)), reorder(db_hh, inverse(self.order))

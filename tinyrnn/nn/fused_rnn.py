@@ -1,0 +1,64 @@
+"""The vanilla (Elman) RNN over a whole sequence: forward, and BPTT by hand.
+
+Forward, one step:   h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act = tanh or relu
+Backward, one step:  da_t = (dh_t + W_hh^T da_{t+1}) * act'(a_t)
+                     with act' from the output: tanh' = 1 - h_t^2, relu' = [h_t > 0]
+After the loop:      dW_ih = sum_t da_t x_t^T,  dW_hh = sum_t da_t h_{t-1}^T,  db = sum_t da_t
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from tinyrnn.nn.fused_kernel import Kernel, invalid_steps
+
+
+class RNNKernel(Kernel):
+    order = (0,)
+    n_states = 1
+
+    def __init__(self, w_ih, w_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
+        self.H, self.nonlinearity = w_hh.shape[1], nonlinearity
+        self.w_ih, self.w_hh = w_ih, w_hh
+        bias = [b for b in (b_ih, b_hh) if b is not None]
+        self.b_x = sum(bias) if bias else None  # both biases just add to a
+
+    def forward(self, xp, state, valid):
+        S, H, B = xp.shape
+        hs = np.empty((S + 1, H, B), xp.dtype)
+        hs[0] = state[0]
+        invalid, padded = invalid_steps(valid, S)
+        for t in range(S):
+            h = hs[t + 1]
+            np.matmul(self.w_hh, hs[t], out=h)
+            h += xp[t]
+            if self.nonlinearity == "tanh":
+                np.tanh(h, out=h)
+            else:
+                np.maximum(h, 0, out=h)
+            if padded[t]:  # padding keeps the state
+                np.copyto(h, hs[t], where=invalid[t])
+        return SimpleNamespace(hs=hs, state=(hs[S],))
+
+    def backward(self, cache, dh, dstate, valid):
+        S = dh.shape[0]
+        h = cache.hs[1:]
+        da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
+        invalid, padded = invalid_steps(valid, S)
+        if valid is not None:  # padding: no gradient to a, dh passes through unchanged
+            da *= valid[:, None, :]
+        dh_next = np.array(dstate[0])
+        for t in reversed(range(S)):
+            dh_t = dh[t]
+            dh_t += dh_next
+            da[t] *= dh_t
+            np.matmul(self.w_hh.T, da[t], out=dh_next)
+            if padded[t]:
+                np.copyto(dh_next, dh_t, where=invalid[t])
+        dw_hh = np.tensordot(da, cache.hs[:-1], axes=([0, 2], [0, 2]))
+        return da, (dh_next,), dw_hh, da.sum(axis=(0, 2))
+
+    def torch_hidden(self, dw_hh, db_hh):
+        return dw_hh, db_hh
