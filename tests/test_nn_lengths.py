@@ -1,0 +1,73 @@
+"""Variable-length batches (`lengths=`): a padded batch gives every sequence exactly what
+running it alone gives (output, h_n, c_n and every gradient), and equals torch's
+pack_padded_sequence results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_nn_support import assert_close, assert_same_results, loss_weights, run_ours, run_torch, torch_twin
+
+import tinyrnn as tr
+
+LAYERS = {"rnn": tr.nn.RNN, "gru": tr.nn.GRU, "lstm": tr.nn.LSTM}
+LENGTHS = np.array([5, 2, 1, 4])  # unsorted, with the full length, a length-1 sequence and padding
+T, B, IN, H = 5, 4, 3, 2
+
+
+def make_case(kind, num_layers, bidirectional, batch_first=False, seed=0):
+    tr.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    module = LAYERS[kind](IN, H, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+    LD = num_layers * (2 if bidirectional else 1)
+    n_states = 2 if kind == "lstm" else 1
+    x = rng.standard_normal((T, B, IN))
+    x[np.arange(T)[:, None] >= LENGTHS] = 1e3  # padding garbage: must not leak anywhere
+    h0 = [rng.standard_normal((LD, B, H)) for _ in range(n_states)]
+    weights = loss_weights(rng, (T, B, H * LD // num_layers), (LD, B, H), n_states)
+    if batch_first:
+        x, weights[0] = x.transpose(1, 0, 2).copy(), weights[0].transpose(1, 0, 2).copy()
+    return module, x, h0, weights
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_padded_batch_equals_each_sequence_alone(kind, bidirectional, num_layers):
+    module, x, h0, weights = make_case(kind, num_layers, bidirectional)
+    batch = run_ours(module, x, h0, weights, lengths=LENGTHS)
+    param_grads = {key: 0 for key in batch if key.endswith(".grad") and not key.startswith(("x", "state"))}
+    for b, n in enumerate(LENGTHS):
+        alone = run_ours(
+            module,
+            x[:n, b : b + 1],
+            [s[:, b : b + 1] for s in h0],
+            [weights[0][:n, b : b + 1]] + [w[:, b : b + 1] for w in weights[1:]],
+        )
+        assert_close(batch["output"][:n, b : b + 1], alone["output"], f"output of sequence {b}")
+        assert not batch["output"][n:, b].any(), f"padded outputs of sequence {b} must be zero"
+        assert_close(batch["x.grad"][:n, b : b + 1], alone["x.grad"], f"dL/dx of sequence {b}")
+        assert not batch["x.grad"][n:, b].any(), f"padded steps of sequence {b} must get no gradient"
+        for key in alone:
+            if key.startswith("state"):
+                assert_close(batch[key][:, b : b + 1], alone[key], f"{key} of sequence {b}")
+        for key in param_grads:
+            param_grads[key] = param_grads[key] + alone[key]
+    for key, total in param_grads.items():
+        assert_close(batch[key], total, f"{key} = sum over the sequences")
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["tbf", "btf"])
+def test_padded_batch_matches_torch_packed_sequence(kind, bidirectional, batch_first):
+    """Outputs (zeros at padding), h_n, c_n and all gradients equal torch's pack_padded_sequence path."""
+    module, x, h0, weights = make_case(kind, 2, bidirectional, batch_first, seed=1)
+    ours = run_ours(module, x, h0, weights, lengths=LENGTHS)
+    assert_same_results(ours, run_torch(torch_twin(module), x, h0, weights, lengths=LENGTHS))
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_full_lengths_change_nothing(kind):
+    module, x, h0, weights = make_case(kind, 2, True)
+    assert_same_results(run_ours(module, x, h0, weights, lengths=np.full(B, T)), run_ours(module, x, h0, weights))
