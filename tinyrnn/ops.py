@@ -55,7 +55,8 @@ def neg(x: Tensor) -> Tensor:
 def pow(x: Tensor, p: float) -> Tensor:
     if isinstance(p, Tensor):
         raise TypeError("pow: the exponent must be a Python number, not a Tensor")
-    return make(x.data**p, (x,), lambda g: (g * p * x.data ** (p - 1),))
+    # p == 0 has gradient 0 everywhere (p * x**(p-1) would be 0 * inf = nan at x = 0)
+    return make(x.data**p, (x,), lambda g: (g * p * x.data ** (p - 1) if p else np.zeros_like(g),))
 
 
 def matmul(a, b) -> Tensor:
