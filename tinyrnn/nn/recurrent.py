@@ -6,8 +6,11 @@ unbatched), output (T, B, D*H) with D = 2 if bidirectional else 1, h_n and c_n
 bias_hh_l0, weight_ih_l0_reverse, ..., weight_ih_l1, ...), so state_dict() loads
 into torch.nn.RNN/GRU/LSTM unchanged.
 
-Every (layer, direction) runs through one method, _run_direction: the cell
-equations of cells.py applied step by step, with autograd doing BPTT.
+Every (layer, direction) runs through one method, _run_direction: by default
+(fused=True) one fused node of tinyrnn.nn.fused with BPTT written out by hand,
+fast; with fused=False the cell equations of cells.py applied step by step, with
+autograd doing BPTT (the readable reference). checkpoint=k makes the fused path
+keep only every k-th state and recompute the rest in backward (less memory).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn.nn.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
+from tinyrnn.nn.fused import gru_sequence, lstm_sequence, rnn_sequence
 from tinyrnn.nn.layers import linear
 from tinyrnn.nn.module import Module, fan_in_bound, init_uniform
 from tinyrnn.ops import cat, stack, unbind, where
@@ -67,6 +71,9 @@ class _Recurrent(Module):
 
         With `lengths`, steps t >= lengths[b] of sequence b keep its state and output zeros,
         so the reverse direction starts at each sequence's own last step."""
+        if self.fused:
+            out, *final = self._fused(x, state, self._weights(layer, reverse), lengths, reverse)
+            return out, tuple(final)
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
         T, B, _ = x.shape
         xi = linear(x.reshape(T * B, -1), w_ih, b_ih).reshape(T, B, -1)  # x W_ih^T + b_ih, all steps at once
@@ -155,7 +162,11 @@ class _Recurrent(Module):
 
 
 class RNN(_Recurrent):
-    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), per layer and direction."""
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), per layer and direction.
+
+    fused=True (default) runs each layer and direction as one node with hand-written BPTT
+    (tinyrnn.nn.fused); fused=False runs the per-op cell loop. checkpoint=k (fused only):
+    keep every k-th state, recompute the rest in backward."""
 
     def __init__(
         self,
@@ -168,7 +179,10 @@ class RNN(_Recurrent):
         dropout: float = 0.0,
         bidirectional: bool = False,
         dtype=np.float64,
+        fused: bool = True,
+        checkpoint: int | None = None,
     ):
+        self.fused, self.checkpoint = fused, checkpoint
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
@@ -177,9 +191,17 @@ class RNN(_Recurrent):
     def _step(self, xi, state, w_hh, b_hh):
         return (rnn_step(xi, state[0], w_hh, b_hh, self.nonlinearity),)
 
+    def _fused(self, x, state, weights, lengths, reverse):
+        kw = dict(nonlinearity=self.nonlinearity, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
+        return rnn_sequence(x, *state, *weights, **kw)
+
 
 class GRU(_Recurrent):
-    """GRU layer (equations in cells.gru_step); reset_after=False is Cho et al.'s original GRU."""
+    """GRU layer (equations in cells.gru_step); reset_after=False is Cho et al.'s original GRU.
+
+    fused=True (default) runs each layer and direction as one node with hand-written BPTT
+    (tinyrnn.nn.fused); fused=False runs the per-op cell loop. checkpoint=k (fused only):
+    keep every k-th state, recompute the rest in backward."""
 
     gates = 3
 
@@ -194,16 +216,27 @@ class GRU(_Recurrent):
         bidirectional: bool = False,
         reset_after: bool = True,
         dtype=np.float64,
+        fused: bool = True,
+        checkpoint: int | None = None,
     ):
+        self.fused, self.checkpoint = fused, checkpoint
         self.reset_after = reset_after
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
 
     def _step(self, xi, state, w_hh, b_hh):
         return (gru_step(xi, state[0], w_hh, b_hh, self.reset_after),)
 
+    def _fused(self, x, state, weights, lengths, reverse):
+        kw = dict(reset_after=self.reset_after, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
+        return gru_sequence(x, *state, *weights, **kw)
+
 
 class LSTM(_Recurrent):
-    """LSTM layer (equations in cells.lstm_step); the state is (h, c)."""
+    """LSTM layer (equations in cells.lstm_step); the state is (h, c).
+
+    fused=True (default) runs each layer and direction as one node with hand-written BPTT
+    (tinyrnn.nn.fused); fused=False runs the per-op cell loop. checkpoint=k (fused only):
+    keep every k-th state, recompute the rest in backward."""
 
     gates = 4
     state_names = ("h0", "c0")
@@ -218,11 +251,17 @@ class LSTM(_Recurrent):
         dropout: float = 0.0,
         bidirectional: bool = False,
         dtype=np.float64,
+        fused: bool = True,
+        checkpoint: int | None = None,
     ):
+        self.fused, self.checkpoint = fused, checkpoint
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
 
     def _step(self, xi, state, w_hh, b_hh):
         return lstm_step(xi, *state, w_hh, b_hh)
+
+    def _fused(self, x, state, weights, lengths, reverse):
+        return lstm_sequence(x, *state, *weights, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
 
     def forward(self, x, h0=None, lengths=None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """x (T, B, I) [batch_first: (B, T, I)], h0 a tuple (h0, c0) of (L*D, B, H) or None,
