@@ -261,17 +261,29 @@ def warn_unknown(vocab: Vocab, text: str, what: str) -> None:
         )
 
 
+def check_output_path(path: str | None, option: str) -> None:
+    """Fail before training, not after it, when an output file cannot be written."""
+    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ValueError(f"{option} {path}: its directory does not exist")
+
+
 def write_json(path: str, data: dict) -> None:
     """Write atomically: a temporary file renamed over the target."""
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def run(args) -> dict:
     if args.bidirectional:
         raise ValueError(BIDIRECTIONAL_REFUSAL)
+    check_output_path(args.save, "--save")
+    check_output_path(args.metrics, "--metrics")
     text = load_text(args)
     manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -282,6 +294,8 @@ def run(args) -> dict:
         vocab = Vocab(text)
         model = CharLM(len(vocab), args.cell, args.hidden, args.layers, args.embed, args.dtype)
     corpus = vocab.encode(text)
+    if len(corpus) < 2:
+        raise ValueError("the text has 1 character: a language model needs at least 2, one to predict from the other")
     prefixes = args.prefix if args.prefix is not None else [text[:5]]
     if any(not prefix for prefix in prefixes):
         raise ValueError("--prefix: a prefix must not be empty")
