@@ -21,6 +21,7 @@ CELL_TIMEOUT = 120  # seconds; a whole notebook takes under 60 s on a 2-core mac
 def test_the_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_autograd_from_scratch.ipynb",
+        "02_simple_rnn_by_hand.ipynb",
     ]
 
 
