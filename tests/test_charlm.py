@@ -88,7 +88,7 @@ def test_sequential_sampling_detaches_so_the_graph_and_memory_stay_flat():
     assert len(set(sizes[1:])) == 1  # every batch after the first has the same graph
     assert sizes[0] <= sizes[1]
     # Flat over the last 100 batches: an undetached state would keep every earlier graph,
-    # ~100 KB per batch here, so +10 MB. What does grow, by ~20 KB, is bounded interpreter
+    # 26 KB per batch here (116 KB with fused=False layers), so +2.6 MB or more. What does grow, by ~20 KB, is bounded interpreter
     # caches (e.g. CPython's type-attribute cache keeping the names getattr looked up); they
     # level off near 200 KB however long training runs.
     assert memory[199] < 1.25 * memory[99]
@@ -109,7 +109,8 @@ def test_the_graph_measure_sees_an_undetached_state_grow():
             yield F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
 
     sizes, memory = train_and_measure(undetached(), opt, 30, probes=(2, 29))
-    assert sizes[29] > 20 * sizes[0]
+    assert all(later > earlier for earlier, later in zip(sizes, sizes[1:]))
+    assert sizes[29] > 10 * sizes[0]
     assert memory[29] > 2 * memory[2]
 
 
