@@ -88,9 +88,9 @@ def test_sequential_sampling_detaches_so_the_graph_and_memory_stay_flat():
     assert len(set(sizes[1:])) == 1  # every batch after the first has the same graph
     assert sizes[0] <= sizes[1]
     # Flat over the last 100 batches: an undetached state would keep every earlier graph,
-    # 26 KB per batch here (116 KB with fused=False layers), so +2.6 MB or more. What does grow, by ~20 KB, is bounded interpreter
-    # caches (e.g. CPython's type-attribute cache keeping the names getattr looked up); they
-    # level off near 200 KB however long training runs.
+    # 26 KB per batch here (116 KB with fused=False layers), so +2.6 MB or more. What does
+    # grow, by ~20 KB, is bounded interpreter caches (e.g. CPython's type-attribute cache
+    # keeping the names getattr looked up); they level off however long training runs.
     assert memory[199] < 1.25 * memory[99]
 
 
