@@ -51,7 +51,7 @@ def unroll(cell, leaf, const, xs, s0, w, n_states: int):
 
 
 @pytest.mark.parametrize("kind", list(CELLS))
-@settings(max_examples=15)
+@settings(max_examples=25)
 @given(
     B=st.sampled_from([None, 1, 3]),
     n_in=st.sampled_from([1, 3]),

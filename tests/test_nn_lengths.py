@@ -15,10 +15,15 @@ LENGTHS = np.array([5, 2, 1, 4])  # unsorted, with the full length, a length-1 s
 T, B, IN, H = 5, 4, 3, 2
 
 
-def make_case(kind, num_layers, bidirectional, batch_first=False, seed=0):
+PATHS = pytest.mark.parametrize("fused", [False, True], ids=["cells", "fused"])  # the per-op loop and the fused kernels
+
+
+def make_case(kind, num_layers, bidirectional, batch_first=False, seed=0, fused=False):
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    module = LAYERS[kind](IN, H, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+    module = LAYERS[kind](
+        IN, H, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, fused=fused
+    )
     LD = num_layers * (2 if bidirectional else 1)
     n_states = 2 if kind == "lstm" else 1
     x = rng.standard_normal((T, B, IN))
@@ -30,11 +35,12 @@ def make_case(kind, num_layers, bidirectional, batch_first=False, seed=0):
     return module, x, h0, weights
 
 
+@PATHS
 @pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("num_layers", [1, 2])
-def test_padded_batch_equals_each_sequence_alone(kind, bidirectional, num_layers):
-    module, x, h0, weights = make_case(kind, num_layers, bidirectional)
+def test_padded_batch_equals_each_sequence_alone(fused, kind, bidirectional, num_layers):
+    module, x, h0, weights = make_case(kind, num_layers, bidirectional, fused=fused)
     batch = run_ours(module, x, h0, weights, lengths=LENGTHS)
     param_grads = {key: 0 for key in batch if key.endswith(".grad") and not key.startswith(("x", "state"))}
     for b, n in enumerate(LENGTHS):
@@ -57,17 +63,19 @@ def test_padded_batch_equals_each_sequence_alone(kind, bidirectional, num_layers
         assert_close(batch[key], total, f"{key} = sum over the sequences")
 
 
+@PATHS
 @pytest.mark.parametrize("kind", list(LAYERS))
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("batch_first", [False, True], ids=["tbf", "btf"])
-def test_padded_batch_matches_torch_packed_sequence(kind, bidirectional, batch_first):
+def test_padded_batch_matches_torch_packed_sequence(fused, kind, bidirectional, batch_first):
     """Outputs (zeros at padding), h_n, c_n and all gradients equal torch's pack_padded_sequence path."""
-    module, x, h0, weights = make_case(kind, 2, bidirectional, batch_first, seed=1)
+    module, x, h0, weights = make_case(kind, 2, bidirectional, batch_first, seed=1, fused=fused)
     ours = run_ours(module, x, h0, weights, lengths=LENGTHS)
     assert_same_results(ours, run_torch(torch_twin(module), x, h0, weights, lengths=LENGTHS))
 
 
+@PATHS
 @pytest.mark.parametrize("kind", list(LAYERS))
-def test_full_lengths_change_nothing(kind):
-    module, x, h0, weights = make_case(kind, 2, True)
+def test_full_lengths_change_nothing(fused, kind):
+    module, x, h0, weights = make_case(kind, 2, True, fused=fused)
     assert_same_results(run_ours(module, x, h0, weights, lengths=np.full(B, T)), run_ours(module, x, h0, weights))

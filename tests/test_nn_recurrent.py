@@ -28,11 +28,16 @@ KINDS = {
 }
 
 
-def make_case(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, seed):
+PATHS = pytest.mark.parametrize("fused", [False, True], ids=["cells", "fused"])  # the per-op loop and the fused kernels
+
+
+def make_case(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, seed, fused=False):
     """Our layer, an input, an initial state (or None) and loss weights, all from `seed`."""
     tr.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    module = KINDS[kind](In, H, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+    module = KINDS[kind](
+        In, H, num_layers=L, bias=bias, batch_first=batch_first, bidirectional=bidirectional, fused=fused
+    )
     D = 2 if bidirectional else 1
     x = rng.standard_normal((B, T, In) if batch_first else (T, B, In))
     n_states = 2 if kind == "lstm" else 1
@@ -41,8 +46,9 @@ def make_case(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, 
     return module, x, h0, loss_weights(rng, out_shape, (L * D, B, H), n_states)
 
 
+@PATHS
 @pytest.mark.parametrize("kind", list(KINDS))
-@settings(max_examples=25)
+@settings(max_examples=40)
 @given(
     B=st.sampled_from([1, 3]),
     T=st.sampled_from([1, 4]),
@@ -58,18 +64,19 @@ def make_case(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, 
 @example(B=1, T=1, In=1, H=1, L=1, bidirectional=False, batch_first=False, bias=True, given_h0=False, seed=0)
 @example(B=3, T=4, In=3, H=4, L=3, bidirectional=True, batch_first=True, bias=False, given_h0=True, seed=1)
 @example(B=3, T=4, In=3, H=4, L=2, bidirectional=True, batch_first=False, bias=True, given_h0=True, seed=2)
-def test_layer_matches_torch(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, seed):
+def test_layer_matches_torch(fused, kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, seed):
     """Outputs, h_n (c_n), dL/dx, dL/dh0 (dL/dc0) and every parameter gradient equal torch's."""
-    module, x, h0, weights = make_case(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, seed)
+    module, x, h0, weights = make_case(kind, B, T, In, H, L, bidirectional, batch_first, bias, given_h0, seed, fused)
     ours = run_ours(module, x, h0, weights)
     ref = run_torch(torch_twin(module), x, h0, weights)
     assert_same_results(ours, ref)
 
 
+@PATHS
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_unbatched_input_matches_torch(kind):
-    """A (T, In) input with a (L*D, H) state, as torch accepts it."""
-    module, x, h0, _ = make_case(kind, 1, 5, 3, 4, 2, True, False, True, True, seed=3)
+def test_unbatched_input_matches_torch(fused, kind):
+    """A (T, I) input with a (L*D, H) state, as torch accepts it."""
+    module, x, h0, _ = make_case(kind, 1, 5, 3, 4, 2, True, False, True, True, seed=3, fused=fused)
     x, h0 = x[:, 0], [s[:, 0] for s in h0]
     twin = torch_twin(module)
     state = tuple(h0) if kind == "lstm" else h0[0]
@@ -93,13 +100,13 @@ def run_layer(module, x, *h0):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: tr.nn.RNN(2, 3, num_layers=2, bidirectional=True),
-        lambda: tr.nn.RNN(2, 3, nonlinearity="relu", bias=False),
-        lambda: tr.nn.GRU(2, 3, num_layers=2, bidirectional=True),
-        lambda: tr.nn.GRU(2, 3, num_layers=2, bidirectional=True, reset_after=False),
-        lambda: tr.nn.GRU(2, 2, bias=False, reset_after=False),
-        lambda: tr.nn.LSTM(2, 3, num_layers=2, bidirectional=True),
-        lambda: tr.nn.LSTM(2, 2, bias=False, batch_first=True),
+        lambda f: tr.nn.RNN(2, 3, num_layers=2, bidirectional=True, fused=f),
+        lambda f: tr.nn.RNN(2, 3, nonlinearity="relu", bias=False, fused=f),
+        lambda f: tr.nn.GRU(2, 3, num_layers=2, bidirectional=True, fused=f),
+        lambda f: tr.nn.GRU(2, 3, num_layers=2, bidirectional=True, reset_after=False, fused=f),
+        lambda f: tr.nn.GRU(2, 2, bias=False, reset_after=False, fused=f),
+        lambda f: tr.nn.LSTM(2, 3, num_layers=2, bidirectional=True, fused=f),
+        lambda f: tr.nn.LSTM(2, 2, bias=False, batch_first=True, fused=f),
     ],
     ids=[
         "rnn-2l-bi",
@@ -111,10 +118,11 @@ def run_layer(module, x, *h0):
         "lstm-nobias-bf",
     ],
 )
-def test_layer_gradcheck(make):
+@PATHS
+def test_layer_gradcheck(fused, make):
     """Backward of small layers (every parameter, x and h0) against finite differences."""
     tr.manual_seed(4)
-    module = make()
+    module = make(fused)
     rng = np.random.default_rng(4)
     D = 2 if module.bidirectional else 1
     x = tr.Tensor(rng.standard_normal((2, 3, 2) if module.batch_first else (3, 2, 2)))  # T = 3, B = 2
@@ -127,7 +135,7 @@ def test_layer_gradcheck(make):
 def test_gradcheck_catches_a_wrong_layer():
     """The check above can fail: a layer whose c_n is cut from the graph is caught."""
     tr.manual_seed(5)
-    module = tr.nn.LSTM(2, 2)
+    module = tr.nn.LSTM(2, 2, fused=False)
     x = tr.Tensor(np.random.default_rng(5).standard_normal((3, 1, 2)))
 
     def wrong(module, x):
@@ -138,11 +146,12 @@ def test_gradcheck_catches_a_wrong_layer():
         gradcheck_module(module, wrong, x)
 
 
-def test_gru_reset_before_layer_equals_its_cell_unrolled():
+@PATHS
+def test_gru_reset_before_layer_equals_its_cell_unrolled(fused):
     """GRU(reset_after=False), which torch lacks, against GRUCell(reset_after=False) stepped by hand
     (the cell itself is checked against the NumPy equations in test_nn_cells.py)."""
     tr.manual_seed(6)
-    layer = tr.nn.GRU(3, 4, bidirectional=True, reset_after=False)
+    layer = tr.nn.GRU(3, 4, bidirectional=True, reset_after=False, fused=fused)
     cell = tr.nn.GRUCell(3, 4, reset_after=False)
     x = np.random.default_rng(6).standard_normal((5, 2, 3))
     out, h_n = layer(x)
