@@ -32,7 +32,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
-from tinyrnn.binary_add_data import EVAL_SEED, EXHAUSTIVE_LIMIT, from_bits, random_pairs, sequences, test_pairs
+from tinyrnn.binary_add_data import EVAL_SEED, EXHAUSTIVE_LIMIT, evaluation_pairs, from_bits, random_pairs, sequences
 from tinyrnn.io import load, save
 from tinyrnn.nn.module import init_uniform
 from tinyrnn.ops import sigmoid, stack, unbind
@@ -138,7 +138,7 @@ def train(model: nn.Module, cfg: Config, log=print) -> dict:
     steps, test the training width and log progress; `converged_at_step` is the first
     check at 100% exact-match (None if none was)."""
     opt = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr)
-    check_a, check_b, how = test_pairs(cfg.bits, cfg.test_pairs)
+    check_a, check_b, how = evaluation_pairs(cfg.bits, cfg.test_pairs)
     rng, converged, recent, start = get_rng(), None, [], time.perf_counter()
     for step in range(1, cfg.steps + 1):
         x, y = sequences(*random_pairs(cfg.batch, cfg.bits, rng))
@@ -307,7 +307,7 @@ def load_model(path: str) -> tuple[nn.Module, dict]:
     try:
         state = load(path)
     except (OSError, ValueError) as e:
-        raise UsageError(f"--load {path}: {e}") from None
+        raise UsageError(f"--load: {e}") from None
     config = state.get("config")
     if not isinstance(config, dict) or config.get("task") != "binary_add" or not isinstance(state.get("model"), dict):
         raise UsageError(f"--load {path}: a tinyrnn checkpoint, but not a binary_add model")
@@ -372,7 +372,7 @@ def run(args: argparse.Namespace) -> dict:
     start, accuracy, pairs = time.perf_counter(), {}, {}
     print(f"\n{'width':>5}  {'pairs tested':>17}  {'exact-match':>11}")
     for width in sorted({bits, *args.test_bits}):
-        a, b, how = test_pairs(width, args.test_pairs)
+        a, b, how = evaluation_pairs(width, args.test_pairs)
         accuracy[str(width)] = count_exact(model, a, b) / len(a)
         pairs[str(width)] = len(a)
         print(f"{width:5d}  {f'{len(a):,} ({how})':>17}  {accuracy[str(width)]:11.2%}")

@@ -60,7 +60,7 @@ def sequences(a: np.ndarray, b: np.ndarray, dtype=np.float64) -> tuple[np.ndarra
     return np.stack([a.T, b.T], axis=-1).astype(dtype), add_bits(a, b).T
 
 
-def test_pairs(width: int, n_random: int) -> tuple[np.ndarray, np.ndarray, str]:
+def evaluation_pairs(width: int, n_random: int) -> tuple[np.ndarray, np.ndarray, str]:
     """(a, b, how) to test a width on: every pair ("all") when there are at most
     EXHAUSTIVE_LIMIT, else `n_random` pairs drawn with the fixed EVAL_SEED ("random")."""
     if 4 ** (width - 1) <= EXHAUSTIVE_LIMIT:
