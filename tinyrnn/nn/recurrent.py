@@ -30,12 +30,17 @@ class _Recurrent(Module):
     """What RNN, GRU and LSTM share: parameters, shape checks, the layer/direction loop.
 
     A subclass sets `gates` (G) and `state_names`, and defines `_step(xi, state,
-    w_hh, b_hh) -> new state`, where a state is a tuple: (h,) or, for LSTM, (h, c)."""
+    w_hh, b_hh) -> new state`, where a state is a tuple: (h,) or, for LSTM, (h, c),
+    and `_fused(...)`, its whole-sequence kernel. fused=True (the default) runs each
+    layer and direction with that kernel, fused=False with the per-op cell loop;
+    checkpoint=k (fused only) keeps every k-th state and recomputes the rest in backward."""
 
     gates = 1
     state_names = ("h0",)
 
-    def __init__(self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype):
+    def __init__(
+        self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
+    ):
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive")
@@ -44,6 +49,7 @@ class _Recurrent(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.dtype = np.dtype(dtype)
+        self.fused, self.checkpoint = fused, checkpoint
         G, H, bound = self.gates, hidden_size, fan_in_bound(hidden_size)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else H * self.num_directions
@@ -162,11 +168,7 @@ class _Recurrent(Module):
 
 
 class RNN(_Recurrent):
-    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), per layer and direction.
-
-    fused=True (default) runs each layer and direction as one node with hand-written BPTT
-    (tinyrnn.nn.fused); fused=False runs the per-op cell loop. checkpoint=k (fused only):
-    keep every k-th state, recompute the rest in backward."""
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), per layer and direction."""
 
     def __init__(
         self,
@@ -182,11 +184,12 @@ class RNN(_Recurrent):
         fused: bool = True,
         checkpoint: int | None = None,
     ):
-        self.fused, self.checkpoint = fused, checkpoint
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
+        )
 
     def _step(self, xi, state, w_hh, b_hh):
         return (rnn_step(xi, state[0], w_hh, b_hh, self.nonlinearity),)
@@ -197,11 +200,7 @@ class RNN(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """GRU layer (equations in cells.gru_step); reset_after=False is Cho et al.'s original GRU.
-
-    fused=True (default) runs each layer and direction as one node with hand-written BPTT
-    (tinyrnn.nn.fused); fused=False runs the per-op cell loop. checkpoint=k (fused only):
-    keep every k-th state, recompute the rest in backward."""
+    """GRU layer (equations in cells.gru_step); reset_after=False is Cho et al.'s original GRU."""
 
     gates = 3
 
@@ -219,9 +218,10 @@ class GRU(_Recurrent):
         fused: bool = True,
         checkpoint: int | None = None,
     ):
-        self.fused, self.checkpoint = fused, checkpoint
         self.reset_after = reset_after
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
+        )
 
     def _step(self, xi, state, w_hh, b_hh):
         return (gru_step(xi, state[0], w_hh, b_hh, self.reset_after),)
@@ -232,11 +232,7 @@ class GRU(_Recurrent):
 
 
 class LSTM(_Recurrent):
-    """LSTM layer (equations in cells.lstm_step); the state is (h, c).
-
-    fused=True (default) runs each layer and direction as one node with hand-written BPTT
-    (tinyrnn.nn.fused); fused=False runs the per-op cell loop. checkpoint=k (fused only):
-    keep every k-th state, recompute the rest in backward."""
+    """LSTM layer (equations in cells.lstm_step); the state is (h, c)."""
 
     gates = 4
     state_names = ("h0", "c0")
@@ -254,8 +250,9 @@ class LSTM(_Recurrent):
         fused: bool = True,
         checkpoint: int | None = None,
     ):
-        self.fused, self.checkpoint = fused, checkpoint
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
+        )
 
     def _step(self, xi, state, w_hh, b_hh):
         return lstm_step(xi, *state, w_hh, b_hh)
