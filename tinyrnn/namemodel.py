@@ -35,8 +35,10 @@ class NameModel(nn.Module):
 
     def forward(self, inputs: np.ndarray, state=None, lengths: np.ndarray | None = None):
         """inputs (T, B) ids, state as the layer returns it (None: zeros) -> (logits (T, B, V), state)."""
+        T, B = inputs.shape
         out, state = self.rnn(Tensor(self.one_hot[inputs]), state, lengths)
-        return self.head(out), state
+        logits = self.head(out.reshape(T * B, -1))  # a 2-D matmul: its backward needs no batched (T, H, V) product
+        return logits.reshape(T, B, -1), state
 
 
 def course_init(model: NameModel, rng: np.random.Generator) -> None:
@@ -84,6 +86,8 @@ def sample(
     softmax(logits / temperature) (temperature 0: the likeliest) until the end-of-name
     token or `max_len` characters in all."""
     alphabet, end = model.alphabet, model.alphabet.index[EOS]
+    if n == 0:
+        return []
     inputs = np.array([alphabet.start, *alphabet.encode(prefix)])[:, None].repeat(n, axis=1)
     logits, state = model(inputs)
     drawn, done = [], np.zeros(n, dtype=bool)
