@@ -135,12 +135,16 @@ def test_dropout_train_and_eval():
         tr.nn.Dropout(1.0)
 
 
-def test_layer_dropout_sits_between_layers_only_while_training():
+PATHS = pytest.mark.parametrize("fused", [False, True], ids=["cells", "fused"])  # the per-op loop and the fused kernels
+
+
+@PATHS
+def test_layer_dropout_sits_between_layers_only_while_training(fused):
     """A 2-layer LSTM with dropout equals: layer 0, then F.dropout (same random draws), then
     layer 1 without dropout on its output; in eval mode it equals the model without dropout."""
     tr.manual_seed(2)
-    lstm = tr.nn.LSTM(3, 4, num_layers=2, dropout=0.5)
-    first, second = tr.nn.LSTM(3, 4), tr.nn.LSTM(4, 4)
+    lstm = tr.nn.LSTM(3, 4, num_layers=2, dropout=0.5, fused=fused)
+    first, second = tr.nn.LSTM(3, 4, fused=fused), tr.nn.LSTM(4, 4, fused=fused)
     state = lstm.state_dict()
     first.load_state_dict({k: v for k, v in state.items() if k.endswith("_l0")})
     second.load_state_dict({k.replace("_l1", "_l0"): v for k, v in state.items() if k.endswith("_l1")})
@@ -160,19 +164,22 @@ def test_layer_dropout_sits_between_layers_only_while_training():
     assert_close(lstm(x)[0], no_dropout_out, "eval output")
 
 
-def test_float32_module_gives_float32_outputs_and_grads():
+@PATHS
+@pytest.mark.parametrize("cls", [tr.nn.RNN, tr.nn.GRU, tr.nn.LSTM], ids=["rnn", "gru", "lstm"])
+def test_float32_module_gives_float32_outputs_and_grads(fused, cls):
     tr.manual_seed(4)
-    lstm64 = tr.nn.LSTM(3, 4, num_layers=2, bidirectional=True)
-    lstm32 = tr.nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float32)
-    lstm32.load_state_dict(lstm64.state_dict())
+    module64 = cls(3, 4, num_layers=2, bidirectional=True, fused=fused)
+    module32 = cls(3, 4, num_layers=2, bidirectional=True, dtype=np.float32, fused=fused)
+    module32.load_state_dict(module64.state_dict())
     x = np.random.default_rng(4).standard_normal((5, 2, 3))
     results = []
-    for module, dtype in [(lstm64, np.float64), (lstm32, np.float32)]:
+    for module, dtype in [(module64, np.float64), (module32, np.float32)]:
         xt = tr.Tensor(x.astype(dtype), requires_grad=True)
-        out, (h_n, c_n) = module(xt, lengths=np.array([5, 3]))
-        (out.sum() + h_n.sum() + c_n.sum()).backward()
+        out, states = module(xt, lengths=np.array([5, 3]))
+        states = list(states) if cls is tr.nn.LSTM else [states]
+        (out.sum() + sum(s.sum() for s in states)).backward()
         grads = [xt.grad] + [p.grad for p in module.parameters()]
-        assert {a.dtype for a in [out.data, h_n.data, c_n.data, *grads]} == {np.dtype(dtype)}
+        assert {a.dtype for a in [out.data, *(s.data for s in states), *grads]} == {np.dtype(dtype)}
         results.append([out.data, *grads])
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)  # float32 rounding (eps 6e-8) over a few steps
