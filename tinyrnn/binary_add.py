@@ -58,11 +58,11 @@ class ClassicRNN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x (T, B, 2) -> logits (T, B)."""
         h = Tensor(np.zeros((x.shape[1], self.hidden), x.dtype))
-        logits = []
-        for x_t in unbind(x):
-            h = sigmoid(x_t @ self.U + h @ self.W)
-            logits.append(h @ self.V)
-        return stack(logits).reshape(x.shape[:2])
+        hs = []
+        for xu_t in unbind(x @ self.U):  # x_t U for every t in one matmul
+            h = sigmoid(xu_t + h @ self.W)
+            hs.append(h)
+        return (stack(hs) @ self.V).reshape(x.shape[:2])  # h_t V for every t in one matmul
 
 
 class Adder(nn.Module):
