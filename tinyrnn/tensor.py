@@ -232,7 +232,9 @@ def make_many(arrays: list, parents: tuple, vjp) -> list[Tensor]:
     slots = [None] * len(arrays)
 
     def hub_vjp(_token):
-        return vjp([np.zeros_like(a) if s is None else s for a, s in zip(arrays, slots)])
+        grads = [np.zeros_like(a) if s is None else s for a, s in zip(arrays, slots)]
+        slots[:] = [None] * len(arrays)  # empty for the next backward() through this node
+        return vjp(grads)
 
     hub = make(np.zeros(()), parents, hub_vjp)
 
