@@ -18,18 +18,20 @@ class GradcheckError(AssertionError):
 
 
 def _as_inputs(inputs) -> list[Tensor]:
+    """Fresh contiguous copies: perturbing one entry of a copy is exact even when the
+    caller passed a view (e.g. x.T), and the caller's arrays are never touched."""
     tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=np.float64)) for x in inputs]
     for i, x in enumerate(tensors):
         if x.dtype != np.float64:
             raise TypeError(f"gradient checks need float64 inputs (float32 rounding swamps eps); input {i}: {x.dtype}")
-    return tensors
+    return [Tensor(np.array(x.data, order="C")) for x in tensors]
 
 
 def numerical_grad(fn, *inputs, eps: float = 1e-6) -> list[np.ndarray]:
     """d fn(*inputs).sum() / d input, for every input, by central differences.
 
-    `fn` takes Tensors and returns a Tensor. The inputs are perturbed in place
-    and restored, entry by entry: 2 * (total number of entries) calls of fn.
+    `fn` takes Tensors and returns a Tensor. Copies of the inputs are perturbed
+    entry by entry: 2 * (total number of entries) calls of fn.
     """
     tensors = _as_inputs(inputs)
     grads = []
@@ -69,7 +71,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 
     numeric = numerical_grad(scalar_fn, *tensors, eps=eps)
     for i, (leaf, num) in enumerate(zip(leaves, numeric)):
         ana = np.zeros_like(num) if leaf.grad is None else leaf.grad
-        excess = np.abs(ana - num) - (atol + rtol * np.abs(num))
+        excess = np.nan_to_num(np.abs(ana - num) - (atol + rtol * np.abs(num)), nan=np.inf)  # NaN fails
         if excess.size and excess.max() > 0:
             idx = np.unravel_index(np.argmax(excess), excess.shape)
             raise GradcheckError(
