@@ -1,0 +1,540 @@
+"""Every op, checked three ways by one test factory.
+
+ROWS is the table: one row per op (or per variant of an op), holding a
+strategy of inputs, our function, a NumPy reference and a torch reference.
+Three parametrised tests run every row:
+
+(a) forward == the NumPy reference (written from the definition, e.g. the
+    naive softmax exp(x) / sum(exp(x)), not from our stable kernel);
+(b) backward(g) == central finite differences of sum(g * f(x)), with a
+    random upstream gradient g so every output entry has its own weight;
+(c) forward and backward == torch on the same float64 inputs.
+
+Inputs avoid non-differentiable points by construction: relu never sees
+|x| < 0.5, max never sees two entries closer than 0.3, log and fractional
+powers only see x >= 0.1, denominators satisfy |x| >= 0.5.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import (
+    arrays,
+    away_from_zero,
+    axes,
+    broadcastable_arrays,
+    broadcastable_shapes,
+    distinct_arrays,
+    floats,
+    positive,
+    seeds,
+    shapes,
+    sizes,
+    upstream,
+)
+
+import tinyrnn as tr
+from tinyrnn import functional as F
+from tinyrnn import ops
+
+pytestmark = pytest.mark.filterwarnings("error")  # an overflow or invalid value in any op fails the test
+
+# (a) Our kernels and the references compute the same formula in different
+# orders (stable vs naive softmax, pairwise vs sequential sums): a few ulps.
+FORWARD_TOL = 1e-12
+# (b) Central differences with eps = 1e-6 err by O(eps^2 * f''') ~ 1e-12 from
+# truncation plus O(1e-16 * |f| / eps) ~ 1e-10 * |f| from rounding, where
+# f = sum(g * y) is at most a few hundred here: 1e-6 relative and 1e-7
+# absolute leave a wide margin and still catch any wrong VJP term.
+FD_RTOL, FD_ATOL = 1e-6, 1e-7
+# (c) torch runs the same float64 formulas: only rounding differs.
+TORCH_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class Case:
+    arrays: tuple  # the differentiable float64 inputs
+    params: dict = field(default_factory=dict)  # everything else: axis, index, targets, ...
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    cases: st.SearchStrategy  # of Case
+    ours: Callable  # (*Tensors, **params) -> Tensor or list of Tensors
+    numpy: Callable  # (*arrays, **params) -> array or list of arrays
+    torch: Callable  # (*torch tensors, **params) -> tensor or sequence of tensors
+    differentiable: bool = True
+
+
+def _cases(arrays_strategy, **params) -> st.SearchStrategy:
+    """Cases from a strategy of input tuples and one strategy per keyword parameter."""
+    return st.builds(Case, arrays_strategy, st.fixed_dictionaries(params))
+
+
+def _one(elements=None, min_dims: int = 0) -> st.SearchStrategy:
+    return st.tuples(arrays(shapes(min_dims), elements))
+
+
+def unary(name: str, op, np_fn, torch_fn, elements=None) -> Row:
+    return Row(name, _cases(_one(elements)), op, np_fn, torch_fn)
+
+
+def binary(name: str, op, np_fn, torch_fn, right=None) -> Row:
+    pairs = broadcastable_arrays((floats(), right if right is not None else floats()))
+    return Row(name, _cases(pairs), op, np_fn, torch_fn)
+
+
+# ---- parameterised cases -----------------------------------------------------
+
+
+@st.composite
+def reduction_cases(draw, distinct: bool = False) -> Case:
+    shape = draw(shapes())
+    x = draw(distinct_arrays(shape) if distinct else arrays(shape))
+    return Case((x,), {"axis": draw(axes(len(shape))), "keepdims": draw(st.booleans())})
+
+
+@st.composite
+def axis_cases(draw) -> Case:
+    """One array of >= 1 dims and one of its axes (softmax, unbind)."""
+    shape = draw(shapes(min_dims=1))
+    return Case((draw(arrays(shape)),), {"axis": draw(st.integers(-len(shape), len(shape) - 1))})
+
+
+MATMUL_SHAPES = st.sampled_from([((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((1, 1), (1, 1))]) | (
+    hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=3).map(
+        lambda b: b.input_shapes
+    )
+)
+
+
+@st.composite
+def matmul_cases(draw) -> Case:
+    a_shape, b_shape = draw(MATMUL_SHAPES)
+    return Case((draw(arrays(a_shape)), draw(arrays(b_shape))))
+
+
+@st.composite
+def where_cases(draw) -> Case:
+    cond_shape, a_shape, b_shape = draw(broadcastable_shapes(3))
+    cond = draw(hnp.arrays(np.bool_, cond_shape))
+    return Case((draw(arrays(a_shape)), draw(arrays(b_shape))), {"cond": cond})
+
+
+@st.composite
+def pow_cases(draw, elements, exponents) -> Case:
+    return Case((draw(arrays(shapes(), elements)),), {"p": draw(st.sampled_from(exponents))})
+
+
+@st.composite
+def reshape_cases(draw) -> Case:
+    shape = draw(shapes())
+    size = int(np.prod(shape))
+    targets = [(-1,), shape[::-1], (1, *shape), (size, 1)] + [()] * (size == 1)
+    target = draw(st.sampled_from(targets))
+    return Case((draw(arrays(shape)),), {"shape": target})
+
+
+@st.composite
+def transpose_cases(draw) -> Case:
+    shape = draw(shapes())
+    order = draw(st.none() | st.permutations(range(len(shape))).map(tuple))
+    return Case((draw(arrays(shape)),), {"axes": order})
+
+
+def _slices(n: int) -> st.SearchStrategy:
+    bound = st.none() | st.integers(-n - 1, n + 1)
+    return st.builds(slice, bound, bound, st.sampled_from([None, 1, 2]))  # torch has no negative steps
+
+
+@st.composite
+def index_cases(draw, kind: str) -> Case:
+    shape = draw(shapes(min_dims=1))
+    x = draw(arrays(shape))
+    k = draw(st.integers(1, len(shape)))  # how many leading axes the index addresses
+    if kind == "slice":
+        index = tuple(draw(_slices(n)) for n in shape[:k])
+    elif kind == "int":
+        index = (draw(st.integers(-shape[0], shape[0] - 1)),) + tuple(draw(_slices(n)) for n in shape[1:k])
+    elif kind == "array":  # integer array (repeats welcome) along axis 0 or 1
+        axis = draw(st.integers(0, len(shape) - 1))
+        n = shape[axis]
+        picks = draw(hnp.arrays(np.int64, draw(st.integers(1, 6)), elements=st.integers(-n, n - 1)))
+        index = (slice(None),) * axis + (picks,)
+    else:  # boolean mask over the first k axes
+        index = draw(hnp.arrays(np.bool_, shape[:k]))
+    return Case((x,), {"index": index})
+
+
+@st.composite
+def join_cases(draw, new_axis: bool) -> Case:
+    """2-3 arrays for cat (sides may differ along `axis`) or stack (equal shapes)."""
+    shape = draw(shapes(min_dims=0 if new_axis else 1))
+    ndim = len(shape) + new_axis
+    axis = draw(st.integers(-ndim, ndim - 1))
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        part = list(shape)
+        if not new_axis:
+            part[axis] = draw(sizes())
+        parts.append(draw(arrays(tuple(part))))
+    return Case(tuple(parts), {"axis": axis})
+
+
+@st.composite
+def split_cases(draw) -> Case:
+    """An int piece size, or a list of sizes cut at distinct points (they add up to the axis length)."""
+    shape = draw(shapes(min_dims=1))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[axis]
+    cuts = st.sets(st.integers(1, n - 1)).map(lambda c: np.diff([0, *sorted(c), n]).tolist()) if n > 1 else st.just([n])
+    sections = draw(st.integers(1, n) | cuts)
+    return Case((draw(arrays(shape)),), {"sections": sections, "axis": axis})
+
+
+# ---- losses and other functional cases ------------------------------------
+
+
+@st.composite
+def cross_entropy_cases(draw, spatial: bool) -> Case:
+    """logits (C,), (N, C) or (N, C, d1[, d2]) and integer targets, some ignored."""
+    c = draw(sizes(4))
+    if spatial:
+        lead, rest = (draw(sizes()),), tuple(draw(st.lists(sizes(), min_size=1, max_size=2)))
+    else:
+        lead, rest = draw(st.sampled_from([(), (1,)]) | st.tuples(sizes())), ()
+    target_shape = lead + rest
+    logits = draw(arrays(lead + (c,) + rest))
+    targets = draw(hnp.arrays(np.int64, target_shape, elements=st.integers(0, c - 1)))
+    ignore_index = draw(st.sampled_from([-100, 0]))
+    targets[draw(hnp.arrays(np.bool_, target_shape))] = ignore_index
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    if reduction == "mean" and np.all(targets == ignore_index):
+        reduction = "sum"  # a mean over no targets is 0/0, in torch too
+    return Case((logits,), {"targets": targets, "reduction": reduction, "ignore_index": ignore_index})
+
+
+@st.composite
+def bce_cases(draw) -> Case:
+    shape = draw(shapes())
+    targets = draw(arrays(shape, floats(0.0, 1.0)))
+    return Case(
+        (draw(arrays(shape)),), {"targets": targets, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+    )
+
+
+@st.composite
+def one_hot_cases(draw) -> Case:
+    c = draw(sizes(4))
+    indices = draw(hnp.arrays(np.int64, shapes(max_dims=2), elements=st.integers(0, c - 1)))
+    return Case((), {"indices": indices, "num_classes": c})
+
+
+DROPOUT_CASES = _cases(_one(), p=st.sampled_from([0.0, 0.25, 0.5, 0.9]), training=st.booleans(), seed=seeds())
+
+
+# ---- references: NumPy from the definitions, torch with NumPy's argument names ----------
+
+
+def power(x, p):
+    return x**p
+
+
+def np_where(a, b, cond):
+    return np.where(cond, a, b)
+
+
+def t_where(a, b, cond):
+    return torch.where(torch.from_numpy(cond), a, b)
+
+
+def t_reduce(fn):
+    """A torch reduction called with NumPy's axis (None, int or tuple) and keepdims."""
+
+    def ref(x, axis, keepdims):
+        dims = tuple(range(x.ndim)) if axis is None else axis
+        return fn(x) if dims == () else fn(x, dim=dims, keepdim=keepdims)
+
+    return ref
+
+
+def t_transpose(x, axes):
+    return x.permute(tuple(reversed(range(x.ndim))) if axes is None else axes)
+
+
+INDEX_KINDS = ("slice", "int", "array", "mask")
+
+
+def np_getitem(x, index):
+    return x[index]
+
+
+def t_getitem(x, index):
+    to_torch = lambda i: torch.from_numpy(i) if isinstance(i, np.ndarray) else i
+    return x[tuple(map(to_torch, index)) if isinstance(index, tuple) else to_torch(index)]
+
+
+def np_cat(*xs, axis):
+    return np.concatenate(xs, axis)
+
+
+def t_cat(*xs, axis):
+    return torch.cat(xs, axis)
+
+
+def np_stack(*xs, axis):
+    return np.stack(xs, axis)
+
+
+def t_stack(*xs, axis):
+    return torch.stack(xs, axis)
+
+
+def np_split(x, sections, axis):
+    n = x.shape[axis]
+    if isinstance(sections, int):
+        return [np.take(x, np.arange(i, min(i + sections, n)), axis) for i in range(0, n, sections)]
+    return np.split(x, np.cumsum(sections)[:-1], axis)
+
+
+def t_split(x, sections, axis):
+    return torch.split(x, sections, axis)
+
+
+def np_unbind(x, axis):
+    return [np.take(x, i, axis) for i in range(x.shape[axis])]
+
+
+def t_unbind(x, axis):
+    return torch.unbind(x, axis)
+
+
+def np_softmax(x, axis):
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def t_softmax(x, axis):
+    return torch.softmax(x, axis)
+
+
+def np_log_softmax(x, axis):
+    return np.log(np_softmax(x, axis))
+
+
+def t_log_softmax(x, axis):
+    return torch.log_softmax(x, axis)
+
+
+def np_cross_entropy(logits, targets, reduction, ignore_index):
+    axis = 1 if logits.ndim >= 2 else 0
+    log_p = np_log_softmax(logits, axis)
+    keep = targets != ignore_index
+    picked = np.take_along_axis(log_p, np.expand_dims(np.where(keep, targets, 0), axis), axis).squeeze(axis)
+    loss = np.where(keep, -picked, 0.0)
+    return loss if reduction == "none" else loss.sum() / (keep.sum() if reduction == "mean" else 1)
+
+
+def t_cross_entropy(logits, targets, reduction, ignore_index):
+    return TF.cross_entropy(logits, torch.from_numpy(targets), reduction=reduction, ignore_index=ignore_index)
+
+
+def np_bce(x, targets, reduction):
+    s = 1 / (1 + np.exp(-x))
+    loss = -(targets * np.log(s) + (1 - targets) * np.log(1 - s))
+    return loss if reduction == "none" else loss.sum() / (loss.size if reduction == "mean" else 1)
+
+
+def t_bce(x, targets, reduction):
+    return TF.binary_cross_entropy_with_logits(x, torch.from_numpy(targets), reduction=reduction)
+
+
+def np_one_hot(indices, num_classes):
+    return (indices[..., None] == np.arange(num_classes)).astype(np.float64)
+
+
+def t_one_hot(indices, num_classes):
+    return TF.one_hot(torch.from_numpy(indices), num_classes)
+
+
+def dropout_mask(shape, p, training, seed):
+    """Inverted dropout as documented: keep where a uniform draw from default_rng(seed) is >= p, scale by 1/(1-p)."""
+    if not training:
+        return np.ones(shape)
+    return np.asarray((np.random.default_rng(seed).random(shape) >= p) / (1 - p))
+
+
+def dropout(x, p, training, seed):
+    return F.dropout(x, p, training, np.random.default_rng(seed))
+
+
+def np_dropout(x, p, training, seed):
+    return x * dropout_mask(x.shape, p, training, seed)
+
+
+def t_dropout(x, p, training, seed):
+    return x * torch.from_numpy(dropout_mask(x.shape, p, training, seed))
+
+
+# ---- the table ---------------------------------------------------------------
+
+ROWS = [
+    binary("add", ops.add, np.add, torch.add),
+    binary("sub", ops.sub, np.subtract, torch.sub),
+    binary("mul", ops.mul, np.multiply, torch.mul),
+    binary("div", ops.div, np.divide, torch.div, right=away_from_zero()),
+    unary("neg", ops.neg, np.negative, torch.neg),
+    Row("pow_real", pow_cases(positive(), [-1.5, -1, 0, 0.5, 1, 2, 3]), ops.pow, power, power),
+    Row("pow_int", pow_cases(floats(), [0, 1, 2, 3]), ops.pow, power, power),
+    Row("matmul", matmul_cases(), ops.matmul, np.matmul, torch.matmul),
+    unary("exp", ops.exp, np.exp, torch.exp),
+    unary("log", ops.log, np.log, torch.log, elements=positive()),
+    unary("tanh", ops.tanh, np.tanh, torch.tanh),
+    unary("sigmoid", ops.sigmoid, lambda x: 1 / (1 + np.exp(-x)), torch.sigmoid),
+    unary("relu", ops.relu, lambda x: x * (x > 0), torch.relu, elements=away_from_zero()),
+    unary("softplus", ops.softplus, lambda x: np.log(1 + np.exp(x)), TF.softplus),
+    Row("where", where_cases(), lambda a, b, cond: ops.where(cond, a, b), np_where, t_where),
+    Row("sum", reduction_cases(), ops.sum, np.sum, t_reduce(torch.sum)),
+    Row("mean", reduction_cases(), ops.mean, np.mean, t_reduce(torch.mean)),
+    Row("max", reduction_cases(distinct=True), ops.max, np.max, t_reduce(torch.amax)),
+    Row("reshape", reshape_cases(), lambda x, shape: ops.reshape(x, shape), np.reshape, torch.reshape),
+    Row("transpose", transpose_cases(), lambda x, axes: ops.transpose(x, axes or ()), np.transpose, t_transpose),
+    *[Row(f"getitem_{kind}", index_cases(kind), ops.getitem, np_getitem, t_getitem) for kind in INDEX_KINDS],
+    Row("cat", join_cases(new_axis=False), lambda *xs, axis: ops.cat(xs, axis), np_cat, t_cat),
+    Row("stack", join_cases(new_axis=True), lambda *xs, axis: ops.stack(xs, axis), np_stack, t_stack),
+    Row("split", split_cases(), lambda x, sections, axis: ops.split(x, sections, axis), np_split, t_split),
+    Row("unbind", axis_cases(), ops.unbind, np_unbind, t_unbind),
+    Row("softmax", axis_cases(), ops.softmax, np_softmax, t_softmax),
+    Row("log_softmax", axis_cases(), ops.log_softmax, np_log_softmax, t_log_softmax),
+    Row("cross_entropy", cross_entropy_cases(spatial=False), F.cross_entropy, np_cross_entropy, t_cross_entropy),
+    Row("cross_entropy_NCd", cross_entropy_cases(spatial=True), F.cross_entropy, np_cross_entropy, t_cross_entropy),
+    Row("bce_with_logits", bce_cases(), F.binary_cross_entropy_with_logits, np_bce, t_bce),
+    Row("one_hot", one_hot_cases(), F.one_hot, np_one_hot, t_one_hot, differentiable=False),
+    Row("dropout", DROPOUT_CASES, dropout, np_dropout, t_dropout),
+]
+GRAD_ROWS = [row for row in ROWS if row.differentiable]
+by_name = pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name)
+grad_by_name = pytest.mark.parametrize("row", GRAD_ROWS, ids=lambda row: row.name)
+
+
+# ---- running a row ---------------------------------------------------------------
+
+
+def as_list(out) -> list:
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def run_ours(row: Row, case: Case, requires_grad: bool = False) -> tuple[list, list]:
+    leaves = [tr.Tensor(a.copy(), requires_grad=requires_grad) for a in case.arrays]
+    return leaves, as_list(row.ours(*leaves, **case.params))
+
+
+def backward(outs: list, grads: list) -> None:
+    """One backward() through all outputs: of sum_i sum(g_i * y_i) when there are several."""
+    if len(outs) == 1:
+        outs[0].backward(grads[0])
+    else:
+        sum((y * g).sum() for y, g in zip(outs, grads)).backward()
+
+
+def assert_close(actual, expected, tol: float) -> None:
+    actual, expected = as_list(actual), as_list(expected)
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        a = a.data if isinstance(a, tr.Tensor) else a
+        e = e.detach().numpy() if isinstance(e, torch.Tensor) else np.asarray(e)
+        assert a.shape == e.shape, f"shape {a.shape} != {e.shape}"
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)
+
+
+# ---- the three generated tests ------------------------------------------------------------
+
+
+@by_name
+@given(data=st.data())
+def test_forward_matches_numpy(row: Row, data) -> None:
+    case = data.draw(row.cases)
+    _, outs = run_ours(row, case)
+    assert_close(outs, row.numpy(*case.arrays, **case.params), FORWARD_TOL)
+
+
+@grad_by_name
+@given(data=st.data(), seed=seeds())
+def test_backward_matches_finite_differences(row: Row, data, seed: int) -> None:
+    case = data.draw(row.cases)
+    leaves, outs = run_ours(row, case, requires_grad=True)
+    grads = [upstream(y.shape, seed + i) for i, y in enumerate(outs)]
+    backward(outs, grads)
+
+    def weighted_sum(*xs):  # sum_i sum(g_i * y_i), in NumPy: the scalar whose gradient backward() computed
+        return tr.Tensor(
+            np.asarray(sum(np.sum(g * y.data) for y, g in zip(as_list(row.ours(*xs, **case.params)), grads)))
+        )
+
+    for leaf, numeric in zip(leaves, tr.numerical_grad(weighted_sum, *case.arrays)):
+        assert leaf.grad.shape == leaf.shape
+        np.testing.assert_allclose(leaf.grad, numeric, rtol=FD_RTOL, atol=FD_ATOL)
+
+
+@by_name
+@given(data=st.data(), seed=seeds())
+def test_matches_torch(row: Row, data, seed: int) -> None:
+    case = data.draw(row.cases)
+    leaves, outs = run_ours(row, case, requires_grad=row.differentiable)
+    t_leaves = [torch.tensor(a, requires_grad=row.differentiable) for a in case.arrays]
+    t_outs = as_list(row.torch(*t_leaves, **case.params))
+    assert_close(outs, t_outs, TORCH_TOL)
+    if not row.differentiable:
+        return
+    grads = [upstream(y.shape, seed + i) for i, y in enumerate(outs)]
+    backward(outs, grads)
+    t_grads = torch.autograd.grad(t_outs, t_leaves, [torch.from_numpy(g) for g in grads], allow_unused=True)
+    for leaf, t_grad in zip(leaves, t_grads):
+        assert_close(leaf.grad, np.zeros(leaf.shape) if t_grad is None else t_grad, TORCH_TOL)
+
+
+# ---- the table covers every public op ---------------------------------------------------
+
+
+def public_functions(module) -> dict:
+    """The functions a module defines (not imports) under a public name."""
+    defined = lambda name, fn: getattr(fn, "__module__", None) == module.__name__ and not isinstance(fn, type)
+    return {
+        name: fn for name, fn in vars(module).items() if callable(fn) and not name.startswith("_") and defined(name, fn)
+    }
+
+
+@settings(max_examples=1)
+@given(data=st.data())
+def test_table_calls_every_public_op(data) -> None:
+    """Run every row once, recording which public functions of tinyrnn.ops and
+    tinyrnn.functional this file calls directly: a new op without a row fails."""
+    wanted = {**public_functions(ops), **public_functions(F)}
+    by_code = {fn.__code__: name for name, fn in wanted.items()}
+    called = set()
+
+    def profile(frame, event, _arg):
+        if event == "call" and frame.f_code in by_code and frame.f_back.f_code.co_filename == __file__:
+            called.add(by_code[frame.f_code])
+
+    cases = [data.draw(row.cases) for row in ROWS]
+    sys.setprofile(profile)
+    try:
+        for row, case in zip(ROWS, cases):
+            run_ours(row, case)
+    finally:
+        sys.setprofile(None)
+    assert {"add", "matmul", "getitem", "cross_entropy", "dropout"} <= set(wanted)  # the finder finds
+    assert sorted(set(wanted) - called) == []
+    print(f"factory: {len(ROWS)} rows cover {len(called)} public ops: {', '.join(sorted(called))}")
