@@ -10,7 +10,7 @@ import numpy as np
 
 from tinyrnn import ops
 from tinyrnn.random import get_rng
-from tinyrnn.tensor import Tensor, tensor
+from tinyrnn.tensor import Tensor, as_array, tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -55,7 +55,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
     """-[y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid, written as
     softplus(x) - x y, which stays finite for any logit x."""
     logits = tensor(logits)
-    targets = tensor(targets, logits.dtype).detach()
+    targets = Tensor(as_array(targets, logits.dtype))  # constant labels, in the logits' dtype
     if targets.shape != logits.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: logits {logits.shape} and targets {targets.shape} differ")
     return _reduce(ops.softplus(logits) - logits * targets, reduction)
