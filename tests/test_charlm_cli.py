@@ -99,6 +99,13 @@ def test_a_failed_run_leaves_the_checkpoint_alone(small, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["lm.npz", "small.txt"]  # no temporary files left
 
 
+def test_a_diverging_run_exits_1_and_saves_nothing(small, tmp_path):
+    ckpt = tmp_path / "lm.npz"
+    result = charlm("--data", small, *QUICK, "--optimizer", "sgd", "--lr", "1e30", "--clip", "0", "--save", ckpt)
+    assert result.returncode == 1 and "diverged" in result.stderr and "Traceback" not in result.stderr
+    assert not ckpt.exists()
+
+
 def test_without_data_it_trains_on_the_bundled_text_and_says_so(tmp_path):
     result = charlm(*QUICK, "--epochs", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -158,5 +158,6 @@ def test_random_sampling_reshuffles_between_epochs():
 def test_perplexity_of_a_uniform_guess_is_the_number_of_choices():
     assert perplexity(10 * math.log(7), 10) == pytest.approx(7)
     assert perplexity(0.0, 5) == 1.0
+    assert perplexity(1000.0, 1) == math.inf  # exp overflows a float
     with pytest.raises(ValueError):
         perplexity(1.0, 0)

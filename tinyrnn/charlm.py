@@ -45,6 +45,10 @@ BIDIRECTIONAL_REFUSAL = (
 )
 
 
+class TrainingError(Exception):
+    """Training diverged: reported in one line, exit code 1, nothing saved."""
+
+
 class CharLM(nn.Module):
     """One-hot (embed=0) or embedding inputs -> recurrent layers -> a Linear over the vocabulary."""
 
@@ -80,7 +84,7 @@ def batch_losses(model: CharLM, corpus: np.ndarray, sampling: str, batch_size: i
 
 
 def train_epoch(model: CharLM, corpus: np.ndarray, opt, args, rng) -> float:
-    """One pass over the text; returns the mean training loss (nats per character)."""
+    """One pass over the text; returns its training perplexity (from the mean batch loss)."""
     model.train()
     total, count = 0.0, 0
     for loss in batch_losses(model, corpus, args.sampling, args.batch, args.num_steps, rng):
@@ -90,7 +94,10 @@ def train_epoch(model: CharLM, corpus: np.ndarray, opt, args, rng) -> float:
             clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         total, count = total + loss.item(), count + 1
-    return total / count
+    ppl = perplexity(total, count)
+    if not np.isfinite(ppl):  # nan, or a mean loss above ~709 nats
+        raise TrainingError(f"training diverged (mean loss {total / count:.4g} nats): lower --lr or set --clip")
+    return ppl
 
 
 @no_grad()
@@ -167,26 +174,25 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def positive(kind):
+def _bounded(kind, ok, rule: str):
+    """An argparse type: `kind(text)` that must satisfy ok(value), else 'must be {rule}'."""
+
     def check(text: str):
         value = kind(text)
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
         return value
 
-    check.__name__ = kind.__name__
+    check.__name__ = kind.__name__  # argparse names the type in its messages
     return check
+
+
+def positive(kind):
+    return _bounded(kind, lambda v: v > 0, "> 0")
 
 
 def non_negative(kind):
-    def check(text: str):
-        value = kind(text)
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-        return value
-
-    check.__name__ = kind.__name__
-    return check
+    return _bounded(kind, lambda v: v >= 0, ">= 0")
 
 
 def build_parser() -> ArgumentParser:
@@ -316,12 +322,12 @@ def run(args) -> dict:
     history = []
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        loss = train_epoch(model, corpus, opt, args, rng)
+        train_ppl = train_epoch(model, corpus, opt, args, rng)
         seconds = time.perf_counter() - start
         chars = len(corpus) // (args.batch * args.num_steps) * args.batch * args.num_steps
-        history.append({"epoch": epoch, "perplexity": float(np.exp(loss)), "chars_per_second": chars / seconds})
+        history.append({"epoch": epoch, "perplexity": train_ppl, "chars_per_second": chars / seconds})
         if epoch % every == 0 or epoch == args.epochs:
-            print(f"epoch {epoch:4d}/{args.epochs}  perplexity {np.exp(loss):8.3f}  {chars / seconds:9,.0f} chars/s")
+            print(f"epoch {epoch:4d}/{args.epochs}  perplexity {train_ppl:8.3f}  {chars / seconds:9,.0f} chars/s")
             for prefix in prefixes:
                 print("   ", generate(model, vocab, prefix, args.length, args.temperature, rng).replace("\n", " / "))
 
@@ -354,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2
+    except TrainingError as e:
+        print(f"{parser.prog}: error: {e}; nothing was saved", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; nothing was saved", file=sys.stderr)
         return 130

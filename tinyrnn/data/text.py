@@ -153,4 +153,7 @@ def perplexity(total_nll: float, num_tokens: int) -> float:
     characters the model is, on average, choosing between (1 = certain)."""
     if num_tokens < 1:
         raise ValueError("perplexity: no tokens")
-    return math.exp(total_nll / num_tokens)
+    try:
+        return math.exp(total_nll / num_tokens)
+    except OverflowError:  # a mean NLL above ~709 nats
+        return math.inf
