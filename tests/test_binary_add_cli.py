@@ -153,6 +153,7 @@ def test_save_then_load_gives_the_same_accuracy(tmp_path):
     assert "cell gru, hidden 6, trained on 5 bits" in loaded.stdout
     a, b = json.loads(first.read_text()), json.loads(second.read_text())
     assert a["accuracy"] == b["accuracy"] and b["steps"] == 0 and b["loaded_from"] == str(model)
+    assert b["config"] == a["config"] and b["config"]["cell"] == "gru"  # the model's, not the flags' defaults
 
 
 def test_an_interrupted_run_leaves_the_old_checkpoint_alone(tmp_path):

@@ -314,7 +314,8 @@ def load_model(path: str) -> tuple[nn.Module, dict]:
     try:
         model = build_model(config["cell"], int(config["hidden"]))
         model.load_state_dict(state["model"])
-        int(config["bits"])
+        if not MIN_BITS <= int(config["bits"]) <= MAX_BITS:
+            raise ValueError(f"training width {config['bits']} is outside [{MIN_BITS}, {MAX_BITS}]")
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise UsageError(f"--load {path}: damaged binary_add model: {e}") from None
     return model, config
@@ -344,47 +345,59 @@ def show_examples(model: nn.Module, width: int, count: int = 2) -> None:
         print(f"  {x} + {y} = {s}  ({'right' if s == x + y else f'WRONG, expected {x + y}'})")
 
 
+def train_or_load(args: argparse.Namespace) -> tuple[nn.Module, dict, dict]:
+    """(model, its config, {steps, seconds, converged_at_step}): trained as the flags say, or --load'ed."""
+    if args.load:
+        model, config = load_model(args.load)
+        config.pop("task")
+        print(f"loaded {args.load}: cell {config['cell']}, hidden {config['hidden']}, trained on {config['bits']} bits")
+        return model, config, {"steps": 0, "seconds": 0.0, "converged_at_step": None}
+    cfg = config_from(args)
+    manual_seed(cfg.seed)
+    model = build_model(cfg.cell, cfg.hidden)
+    print(
+        f"training a {cfg.cell} net (hidden {cfg.hidden}) on {cfg.bits}-bit sums: {cfg.steps} steps of "
+        f"{cfg.batch}, {cfg.optimizer} lr {cfg.lr}, {cfg.loss} loss, seed {cfg.seed}"
+    )
+    summary = {"steps": cfg.steps, **train(model, cfg)}
+    if args.save:
+        save_model(args.save, model, cfg)
+        print(f"saved {args.save}")
+    at = summary["converged_at_step"]
+    print(
+        f"trained {cfg.steps} steps in {summary['seconds']:.2f} s; "
+        + (f"first 100% at {cfg.bits} bits at step {at}" if at else f"never 100% at {cfg.bits} bits")
+    )
+    return model, vars(cfg), summary
+
+
+def accuracy_table(model: nn.Module, widths: list[int], n_random: int) -> tuple[dict, dict]:
+    """Print width, pairs tested, exact-match accuracy; return ({width: accuracy}, {width: pairs}), keys str."""
+    accuracy, pairs = {}, {}
+    print(f"\n{'width':>5}  {'pairs tested':>17}  {'exact-match':>11}")
+    for width in widths:
+        a, b, how = evaluation_pairs(width, n_random)
+        accuracy[str(width)], pairs[str(width)] = count_exact(model, a, b) / len(a), len(a)
+        print(f"{width:5d}  {f'{len(a):,} ({how})':>17}  {accuracy[str(width)]:11.2%}")
+    return accuracy, pairs
+
+
 def run(args: argparse.Namespace) -> dict:
     for flag in ("save", "metrics"):
         check_writable(f"--{flag}", getattr(args, flag))
-    cfg = config_from(args)
-    if args.load:
-        model, saved = load_model(args.load)
-        bits, summary = int(saved["bits"]), {"steps": 0, "seconds": 0.0, "converged_at_step": None}
-        print(f"loaded {args.load}: cell {saved['cell']}, hidden {saved['hidden']}, trained on {bits} bits")
-    else:
-        manual_seed(cfg.seed)
-        model, bits = build_model(cfg.cell, cfg.hidden), cfg.bits
-        print(
-            f"training a {cfg.cell} net (hidden {cfg.hidden}) on {bits}-bit sums: {cfg.steps} steps of "
-            f"{cfg.batch}, {cfg.optimizer} lr {cfg.lr}, {cfg.loss} loss, seed {cfg.seed}"
-        )
-        summary = {"steps": cfg.steps, **train(model, cfg)}
-        if args.save:
-            save_model(args.save, model, cfg)
-            print(f"saved {args.save}")
-        at = summary["converged_at_step"]
-        print(
-            f"trained {cfg.steps} steps in {summary['seconds']:.2f} s; "
-            + (f"first 100% at {bits} bits at step {at}" if at else f"never 100% at {bits} bits")
-        )
-
-    start, accuracy, pairs = time.perf_counter(), {}, {}
-    print(f"\n{'width':>5}  {'pairs tested':>17}  {'exact-match':>11}")
-    for width in sorted({bits, *args.test_bits}):
-        a, b, how = evaluation_pairs(width, args.test_pairs)
-        accuracy[str(width)] = count_exact(model, a, b) / len(a)
-        pairs[str(width)] = len(a)
-        print(f"{width:5d}  {f'{len(a):,} ({how})':>17}  {accuracy[str(width)]:11.2%}")
+    model, config, summary = train_or_load(args)
+    start = time.perf_counter()
+    widths = sorted({int(config["bits"]), *args.test_bits})
+    accuracy, pairs = accuracy_table(model, widths, args.test_pairs)
     eval_seconds = time.perf_counter() - start
     print(f"tested in {eval_seconds:.2f} s\n")
-    show_examples(model, max(int(w) for w in accuracy))
+    show_examples(model, widths[-1])
     return {
         **summary,
         "accuracy": accuracy,
         "pairs": pairs,
         "eval_seconds": eval_seconds,
-        "config": {**vars(cfg), "bits": bits},
+        "config": config,
         "loaded_from": args.load,
     }
 
