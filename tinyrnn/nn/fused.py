@@ -83,7 +83,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
         starts.append(state)
         cache = kernel.forward(kernel.project(xs[s:e]), state, v)
         out[s:e] = cache.hs[1:].transpose(0, 2, 1)
-        state = cache.state
+        state = tuple(np.array(s) for s in cache.state)  # copies: views would keep the whole cache alive
         caches.append(cache if keep else None)
     if valid is not None:
         out *= valid[:, :, None]  # padded steps output zeros
