@@ -352,11 +352,12 @@ def run(args) -> dict:
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def run_cli(parser: ArgumentParser, run_fn, argv: list[str] | None = None) -> int:
+    """Parse argv and call run_fn(args). Bad input (ValueError, OSError): one line on
+    stderr, exit 2; a diverged run (TrainingError): exit 1; Ctrl-C: exit 130."""
     args = parser.parse_args(argv)
     try:
-        run(args)
+        run_fn(args)
     except (ValueError, OSError) as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2
@@ -367,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: interrupted; nothing was saved", file=sys.stderr)
         return 130
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
-from tinyrnn.charlm import CELLS, ArgumentParser, check_output_path, non_negative, positive, write_json
+from tinyrnn.charlm import CELLS, ArgumentParser, check_output_path, non_negative, positive, run_cli, write_json
 from tinyrnn.data.text import Vocab, read_text
 from tinyrnn.nn.utils import clip_grad_norm_
 from tinyrnn.random import manual_seed
@@ -245,17 +245,7 @@ def run(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        run(args)
-    except (ValueError, OSError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

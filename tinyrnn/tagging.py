@@ -28,7 +28,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
-from tinyrnn.charlm import ArgumentParser, check_output_path, positive, write_json
+from tinyrnn.charlm import ArgumentParser, check_output_path, positive, run_cli, write_json
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
@@ -139,14 +139,7 @@ def run(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        run(args)
-    except (ValueError, OSError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":
