@@ -167,8 +167,20 @@ def load_checkpoint(path: str, args) -> tuple[CharLM, Vocab]:
 # ---- command line ----------------------------------------------------------------
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except for flags and options without one."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a bad argument in one line (prog: error: ...) and exits 2."""
+
+    def __init__(self, **kwargs):
+        super().__init__(formatter_class=HelpFormatter, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -199,29 +211,33 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="python -m tinyrnn.charlm",
         description="Train a character language model on a UTF-8 text with truncated BPTT, report its "
-        "perplexity and continue prefixes. Without --data it trains on a short bundled English text.",
+        "perplexity (exp of the mean loss per character: 1 = always sure and right) and continue prefixes. "
+        "Without --data it trains on a short bundled English text.",
         epilog="No --bidirectional: a bidirectional layer would read the characters it has to predict, and "
         "has no future to read while generating (python -m tinyrnn.tagging shows where it belongs). "
-        "Bad arguments or files: one line on stderr, exit code 2.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "Bad arguments or files: one line on stderr, exit code 2; a diverging run: exit code 1. "
+        "--load with --epochs 0 only evaluates and generates.",
     )
     p.add_argument("--data", metavar="FILE", help="UTF-8 text to train on (default: the bundled text)")
     p.add_argument("--cell", choices=sorted(CELLS), default="gru", help="recurrent cell")
-    p.add_argument("--hidden", type=positive(int), default=128, help="hidden units per layer")
-    p.add_argument("--layers", type=positive(int), default=1, help="stacked recurrent layers")
+    p.add_argument("--hidden", metavar="N", type=positive(int), default=128, help="hidden units per layer")
+    p.add_argument("--layers", metavar="N", type=positive(int), default=1, help="stacked recurrent layers")
     p.add_argument(
         "--embed",
+        metavar="N",
         type=non_negative(int),
         default=0,
         help="embedding size; 0 feeds one-hot vectors (large "
         "vocabularies, e.g. Chinese with thousands of characters, train faster with an embedding)",
     )
-    p.add_argument("--num-steps", type=positive(int), default=32, help="BPTT length: characters per window")
-    p.add_argument("--batch", type=positive(int), default=16, help="windows per minibatch")
-    p.add_argument("--epochs", type=non_negative(int), default=30, help="passes over the text")
-    p.add_argument("--lr", type=positive(float), default=0.01, help="learning rate")
+    p.add_argument(
+        "--num-steps", metavar="N", type=positive(int), default=32, help="BPTT length: characters per window"
+    )
+    p.add_argument("--batch", metavar="N", type=positive(int), default=16, help="windows per minibatch")
+    p.add_argument("--epochs", metavar="N", type=non_negative(int), default=30, help="passes over the text")
+    p.add_argument("--lr", metavar="X", type=positive(float), default=0.01, help="learning rate")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="optimiser")
-    p.add_argument("--clip", type=non_negative(float), default=1.0, help="gradient norm clip (0: none)")
+    p.add_argument("--clip", metavar="X", type=non_negative(float), default=1.0, help="gradient norm clip (0: none)")
     p.add_argument(
         "--sampling",
         choices=sorted(SAMPLERS),
@@ -230,22 +246,30 @@ def build_parser() -> ArgumentParser:
         "from a zero state, or sequential ones that carry the (detached) state from batch to batch",
     )
     p.add_argument(
-        "--prefix", action="append", help="text to continue (repeatable; default: the text's first 5 characters)"
+        "--prefix",
+        metavar="TEXT",
+        action="append",
+        help="text to continue (repeatable; default: the text's first 5 characters)",
     )
-    p.add_argument("--length", type=non_negative(int), default=60, help="characters to generate per prefix")
+    p.add_argument(
+        "--length", metavar="N", type=non_negative(int), default=60, help="characters to generate per prefix"
+    )
     p.add_argument(
         "--temperature",
+        metavar="X",
         type=non_negative(float),
         default=0.0,
         help="0 picks the likeliest character; T > 0 samples from softmax(logits / T)",
     )
-    p.add_argument("--print-every", type=positive(int), help="epochs between progress reports (default: ~10 reports)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (initialisation, batches, sampling)")
+    p.add_argument(
+        "--print-every", metavar="N", type=positive(int), help="epochs between progress reports (default: ~10 reports)"
+    )
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (initialisation, batches, sampling)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="parameter dtype")
     p.add_argument("--save", metavar="FILE", help="write the trained model here (.npz, after training succeeds)")
     p.add_argument("--load", metavar="FILE", help="start from a --save'd model (its cell, sizes and vocabulary win)")
     p.add_argument("--metrics", metavar="FILE", help="write JSON: final perplexity, per-epoch history, samples")
-    p.add_argument("--bidirectional", action="store_true", help="refused, see below")
+    p.add_argument("--bidirectional", action="store_true", help="refused with the reason (see below)")
     return p
 
 

@@ -20,7 +20,6 @@ tab-separated `source<TAB>target` lines.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -156,7 +155,6 @@ def build_parser() -> ArgumentParser:
         description="Train a small encoder-decoder (teacher forcing, greedy decoding) on pairs of strings "
         "until it gets every training pair exactly right or --epochs run out.",
         epilog="Bad arguments or files: one line on stderr, exit code 2.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
         "--task",
@@ -166,20 +164,20 @@ def build_parser() -> ArgumentParser:
         "reversed (plus held-out strings to test on), or English words -> their opposites",
     )
     p.add_argument("--pairs", metavar="FILE", help="UTF-8 file of source<TAB>target lines (replaces --task)")
-    p.add_argument("--count", type=positive(int), default=200, help="training strings for --task reverse")
+    p.add_argument("--count", metavar="N", type=positive(int), default=200, help="training strings for --task reverse")
     p.add_argument("--cell", choices=sorted(CELLS), default="gru", help="encoder and decoder cell")
-    p.add_argument("--embed", type=positive(int), default=32, help="embedding size")
-    p.add_argument("--hidden", type=positive(int), default=128, help="hidden units per layer")
-    p.add_argument("--layers", type=positive(int), default=1, help="layers of encoder and of decoder")
-    p.add_argument("--epochs", type=non_negative(int), default=300, help="most passes over the pairs")
-    p.add_argument("--batch", type=positive(int), default=32, help="pairs per minibatch")
-    p.add_argument("--lr", type=positive(float), default=0.01, help="Adam learning rate")
-    p.add_argument("--clip", type=non_negative(float), default=1.0, help="gradient norm clip (0: none)")
-    p.add_argument("--print-every", type=positive(int), default=10, help="epochs between accuracy checks")
+    p.add_argument("--embed", metavar="N", type=positive(int), default=32, help="embedding size")
+    p.add_argument("--hidden", metavar="N", type=positive(int), default=128, help="hidden units per layer")
+    p.add_argument("--layers", metavar="N", type=positive(int), default=1, help="layers of encoder and of decoder")
+    p.add_argument("--epochs", metavar="N", type=non_negative(int), default=300, help="most passes over the pairs")
+    p.add_argument("--batch", metavar="N", type=positive(int), default=32, help="pairs per minibatch")
+    p.add_argument("--lr", metavar="X", type=positive(float), default=0.01, help="Adam learning rate")
+    p.add_argument("--clip", metavar="X", type=non_negative(float), default=1.0, help="gradient norm clip (0: none)")
+    p.add_argument("--print-every", metavar="N", type=positive(int), default=10, help="epochs between accuracy checks")
     p.add_argument(
         "--translate", action="append", metavar="TEXT", help="decode this source after training (repeatable)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (data, initialisation, shuffling)")
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (data, initialisation, shuffling)")
     p.add_argument("--metrics", metavar="FILE", help="write JSON: accuracies, loss history, translations")
     return p
 

@@ -21,7 +21,6 @@ before it exists, which is why python -m tinyrnn.charlm refuses --bidirectional.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -98,17 +97,18 @@ def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="python -m tinyrnn.tagging",
         description="Tag each digit with 'is the next digit larger?': a forward-only GRU against a "
-        "bidirectional one, scored on strings neither has seen.",
+        "bidirectional one, scored on strings neither has seen. A tagger reads the whole string before it "
+        "tags, so a tag may depend on what comes later: that is what a bidirectional layer is for, and why "
+        "a language model, which must predict what comes later, cannot use one.",
         epilog="Bad arguments: one line on stderr, exit code 2.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--train", type=positive(int), default=2000, help="training strings")
-    p.add_argument("--test", type=positive(int), default=500, help="held-out strings")
-    p.add_argument("--hidden", type=positive(int), default=32, help="hidden units per direction")
-    p.add_argument("--epochs", type=positive(int), default=10, help="passes over the training strings")
-    p.add_argument("--batch", type=positive(int), default=32, help="strings per minibatch")
-    p.add_argument("--lr", type=positive(float), default=0.01, help="Adam learning rate")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--train", metavar="N", type=positive(int), default=2000, help="training strings")
+    p.add_argument("--test", metavar="N", type=positive(int), default=500, help="held-out strings")
+    p.add_argument("--hidden", metavar="N", type=positive(int), default=32, help="hidden units per direction")
+    p.add_argument("--epochs", metavar="N", type=positive(int), default=10, help="passes over the training strings")
+    p.add_argument("--batch", metavar="N", type=positive(int), default=32, help="strings per minibatch")
+    p.add_argument("--lr", metavar="X", type=positive(float), default=0.01, help="Adam learning rate")
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="random seed")
     p.add_argument("--metrics", metavar="FILE", help="write JSON with both held-out accuracies")
     return p
 
