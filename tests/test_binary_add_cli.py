@@ -175,6 +175,14 @@ def test_an_interrupted_run_leaves_the_old_checkpoint_alone(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_a_diverging_run_exits_1_and_saves_nothing(tmp_path):
+    path = tmp_path / "m.npz"
+    result = cli("--lr", "inf", "--steps", "5", "--save", str(path))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "training diverged at step 2 (loss nan)" in result.stderr and "nothing saved" in result.stderr
+    assert not path.exists()
+
+
 def test_default_run_learns_8_bits_and_adds_64_bit_numbers(tmp_path):
     """The real behaviour: the default setup (seed 0) gets every 8-bit pair and 2,000
     random 64-bit pairs right. Takes a few seconds."""

@@ -22,7 +22,6 @@ Two setups:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ import numpy as np
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
 from tinyrnn.binary_add_data import EVAL_SEED, EXHAUSTIVE_LIMIT, evaluation_pairs, from_bits, random_pairs, sequences
+from tinyrnn.charlm import ArgumentParser, TrainingError, non_negative, positive, write_json
 from tinyrnn.io import load, save
 from tinyrnn.nn.module import init_uniform
 from tinyrnn.ops import sigmoid, stack, unbind
@@ -133,10 +133,11 @@ class Config:
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam}
 
 
+@np.errstate(over="ignore", invalid="ignore")  # divergence is reported once, as a TrainingError
 def train(model: nn.Module, cfg: Config, log=print) -> dict:
     """Train on fresh random `cfg.bits`-wide pairs each step. Every `cfg.check_every`
     steps, test the training width and log progress; `converged_at_step` is the first
-    check at 100% exact-match (None if none was)."""
+    check at 100% exact-match (None if none was). TrainingError if the loss stops being finite."""
     opt = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr)
     check_a, check_b, how = evaluation_pairs(cfg.bits, cfg.test_pairs)
     rng, converged, recent, start = get_rng(), None, [], time.perf_counter()
@@ -147,6 +148,8 @@ def train(model: nn.Module, cfg: Config, log=print) -> dict:
         loss.backward()
         opt.step()
         recent.append(loss.item())
+        if not np.isfinite(recent[-1]):
+            raise TrainingError(f"training diverged at step {step} (loss {recent[-1]}): try a lower --lr")
         if step % cfg.check_every == 0 or step == cfg.steps:
             accuracy = count_exact(model, check_a, check_b) / len(check_a)
             if accuracy == 1 and converged is None:
@@ -171,43 +174,21 @@ class UsageError(Exception):
     """Bad input from the command line or a file: reported in one line, exit code 2."""
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a bad argument in one line (prog: error: ...) and exits 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def integer(low: int, high: int | None = None):
-    """An argparse type: an int in [low, high]."""
-
-    def check(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be in [{low}, {high if high is not None else 'inf'}], got {value}")
-        return value
-
-    return check
-
-
-def positive_float(text: str) -> float:
+def width(text: str) -> int:
+    """An argparse type: a number of bits in [MIN_BITS, MAX_BITS]."""
     try:
-        value = float(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a whole number of bits, got {text!r}") from None
+    if not MIN_BITS <= value <= MAX_BITS:
+        raise argparse.ArgumentTypeError(f"must be in [{MIN_BITS}, {MAX_BITS}], got {value}")
     return value
 
 
 def widths(text: str) -> list[int]:
     """'8,16,32,64' -> [8, 16, 32, 64], each in [MIN_BITS, MAX_BITS]."""
-    check = integer(MIN_BITS, MAX_BITS)
     try:
-        return [check(part.strip()) for part in text.split(",")]
+        return [width(part.strip()) for part in text.split(",")]
     except argparse.ArgumentTypeError as e:
         raise argparse.ArgumentTypeError(f"a comma-separated list of widths, e.g. 8,16,32,64: {e}") from None
 
@@ -233,8 +214,8 @@ def build_parser() -> ArgumentParser:
         "batches, BCE, Adam); classic: the classic tutorial's sigmoid RNN, one pair per step, squared "
         "error, SGD lr 0.1 (default: %(default)s)",
     )
-    p.add_argument("--bits", type=integer(MIN_BITS, MAX_BITS), default=8, help="training width (default: 8)")
-    p.add_argument("--hidden", type=integer(1), help=f"hidden units ({preset_help('hidden')})")
+    p.add_argument("--bits", type=width, default=8, help="training width (default: 8)")
+    p.add_argument("--hidden", type=positive(int), help=f"hidden units ({preset_help('hidden')})")
     p.add_argument(
         "--cell",
         choices=CELLS,
@@ -248,9 +229,9 @@ def build_parser() -> ArgumentParser:
         f"both summed over a number's bits, averaged over the batch ({preset_help('loss')})",
     )
     p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"({preset_help('optimizer')})")
-    p.add_argument("--lr", type=positive_float, help=f"learning rate ({preset_help('lr')})")
-    p.add_argument("--batch", type=integer(1), help=f"operand pairs per step ({preset_help('batch')})")
-    p.add_argument("--steps", type=integer(0), help=f"training steps ({preset_help('steps')})")
+    p.add_argument("--lr", type=positive(float), help=f"learning rate ({preset_help('lr')})")
+    p.add_argument("--batch", type=positive(int), help=f"operand pairs per step ({preset_help('batch')})")
+    p.add_argument("--steps", type=non_negative(int), help=f"training steps ({preset_help('steps')})")
     p.add_argument("--seed", type=int, default=0, help="seeds initialisation and training data (default: 0)")
     p.add_argument(
         "--test-bits",
@@ -261,7 +242,7 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument(
         "--test-pairs",
-        type=integer(1),
+        type=positive(int),
         default=10000,
         metavar="N",
         help=f"random pairs per width when a width has more than {EXHAUSTIVE_LIMIT:,} pairs (widths "
@@ -269,7 +250,7 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument(
         "--check-every",
-        type=integer(1),
+        type=positive(int),
         metavar="N",
         help="test the training width and print progress every N steps; the first check at 100%% is "
         "converged_at_step (default: steps / 20)",
@@ -325,14 +306,6 @@ def check_writable(flag: str, path: str | None) -> None:
     """Fail before training, not after it, when a file cannot be written there."""
     if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise UsageError(f"{flag} {path}: directory {os.path.dirname(os.path.abspath(path))!r} does not exist")
-
-
-def write_json(path: str, data: dict) -> None:
-    """Write atomically: a temporary file renamed over `path` when complete."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 def show_examples(model: nn.Module, width: int, count: int = 2) -> None:
@@ -412,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2
+    except TrainingError as e:
+        print(f"{parser.prog}: error: {e}; nothing saved", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; nothing saved", file=sys.stderr)
         return 130
