@@ -24,6 +24,7 @@ def test_the_notebooks_are_there():
         "02_simple_rnn_by_hand.ipynb",
         "03_bptt_and_vanishing_gradients.ipynb",
         "04_gru_lstm_from_scratch.ipynb",
+        "05_dinosaurus.ipynb",
     ]
 
 
