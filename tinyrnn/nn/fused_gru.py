@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, inverse, reorder, sigmoid_
+from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, inverse, reorder, sigmoid_, sum_outer
 
 
 def _update_(hs, t, n, z, tmp):
@@ -106,11 +106,7 @@ class GRUKernel(Kernel):
             np.matmul(self.w_hh.T, k[t, H:], out=dh_next)
             np.multiply(dh_t, z_keep[t], out=tmp)
             dh_next += tmp
-        dw_hh = np.tensordot(k[:, H:], h_prev, axes=([0, 2], [0, 2]))
-        return k[:, : 3 * H], (dh_next,), dw_hh, k[:, H:].sum(axis=(0, 2))
-
-    def torch_hidden(self, dw_hh, db_hh):
-        return dw_hh, db_hh
+        return k[:, : 3 * H], (dh_next,), sum_outer(k[:, H:], h_prev), k[:, H:].sum(axis=(0, 2))
 
 
 class GRUResetBeforeKernel(Kernel):
@@ -176,9 +172,8 @@ class GRUResetBeforeKernel(Kernel):
             dh_next += tmp
             np.multiply(drh, r_keep[t], out=tmp)
             dh_next += tmp
-        dw_zr = np.tensordot(k[:, H:], h_prev, axes=([0, 2], [0, 2]))
-        dw_n = np.tensordot(k[:, :H], cache.rh, axes=([0, 2], [0, 2]))
-        return k, (dh_next,), np.concatenate([dw_zr, dw_n]), k.sum(axis=(0, 2))
+        dw_hh = np.concatenate([sum_outer(k[:, H:], h_prev), sum_outer(k[:, :H], cache.rh)])
+        return k, (dh_next,), dw_hh, None
 
-    def torch_hidden(self, dw_hh, db_hh):
-        return reorder(dw_hh, inverse(self.hidden_order)), reorder(db_hh, inverse(self.order))
+    def hidden_to_torch(self, dw_hh):
+        return reorder(dw_hh, inverse(self.hidden_order))

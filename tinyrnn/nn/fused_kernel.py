@@ -59,12 +59,17 @@ class Kernel:
         dh (S, H, B): dL/dh_t from above (zero where not valid; may be
         overwritten); dstate: dL/d(final states). Returns dL/dxp (S, G*H, B),
         dL/d(start states) and the hidden weights' gradients over these steps,
-        in internal order. The cache is used up (overwritten).
-    torch_hidden(dw_hh, db_hh) -> the same in torch's gate order.
+        dw_hh in internal order, db_hh in torch's order or None, meaning "the
+        same as b_ih's" (a hidden bias that just adds to the pre-activation).
+        The cache is used up (overwritten).
+    hidden_to_torch(dw_hh) -> dw_hh in torch's gate order.
     """
 
     order: tuple[int, ...]
     n_states: int
+
+    def hidden_to_torch(self, dw_hh: np.ndarray) -> np.ndarray:
+        return dw_hh
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """W_ih x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
@@ -72,6 +77,26 @@ class Kernel:
         if self.b_x is not None:
             xp += self.b_x[:, None]
         return xp
+
+
+CHUNK = 64  # steps per piece of work on whole sequences: bounds temporaries on long ones
+
+
+def chunks(n_steps: int) -> list[slice]:
+    """Slices of CHUNK steps covering range(n_steps)."""
+    return [slice(s, min(s + CHUNK, n_steps)) for s in range(0, n_steps, CHUNK)]
+
+
+def sum_outer(d: np.ndarray, v: np.ndarray, batch_major: bool = False) -> np.ndarray:
+    """sum over t and b of d[t, :, b] v[t, :, b]^T: the gradient of a weight that
+    multiplies v at every step, given the gradients d of its products.
+
+    d (S, G*H, B); v (S, K, B), or (S, B, K) if batch_major; returns (G*H, K).
+    One matmul per CHUNK steps, so the transposed copies it makes stay small."""
+    total = np.zeros((d.shape[1], v.shape[2 if batch_major else 1]), d.dtype)
+    for c in chunks(d.shape[0]):
+        total += np.tensordot(d[c], v[c], axes=([0, 2], [0, 1 if batch_major else 2]))
+    return total
 
 
 def invalid_steps(valid: np.ndarray | None, n_steps: int) -> tuple[np.ndarray | None, list[bool]]:

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, inverse, reorder, sigmoid_
+from tinyrnn.nn.fused_kernel import Kernel, chunks, invalid_steps, inverse, reorder, sigmoid_, sum_outer
 
 ORDER = (3, 0, 1, 2)  # internal blocks o, i, f, g hold torch's gates 3, 0, 1, 2 (torch: i, f, g, o)
 
@@ -70,19 +70,19 @@ class LSTMKernel(Kernel):
 
     def backward(self, cache, dh, dstate, valid):
         H, (S, _, B) = self.H, dh.shape
-        k, tanh_c = cache.gates, cache.tanh_c  # the gates' slots become their factors, then da
-        o, i, f, g = k[:, :H], k[:, H : 2 * H], k[:, 2 * H : 3 * H], k[:, 3 * H :]
-        k_c = o * (1 - tanh_c * tanh_c)  # dc += dh * k_c
-        o *= 1 - o
-        o *= tanh_c  # da_o = dh * tanh(c) o(1 - o)
-        np.copyto(tanh_c, f)  # tanh(c) is used up: keep f there, for dc_{t-1} = dc * f
-        f_keep = tanh_c
-        f *= 1 - f
-        f *= cache.cs[:-1]  # da_f = dc * c_{t-1} f(1 - f)
-        k_g = i * (1 - g * g)
-        i *= 1 - i
-        i *= g  # da_i = dc * g i(1 - i)
-        g[...] = k_g  # da_g = dc * i (1 - g^2)
+        k = cache.gates  # the gates' slots become their factors, then da
+        for c in chunks(S):  # a few steps at a time: small temporaries on long sequences
+            o, i, f, g = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
+            tanh_c, c_prev = cache.tanh_c[c], cache.cs[c]
+            k_c = o * (1 - tanh_c * tanh_c)  # dc += dh * o (1 - tanh(c)^2)
+            o *= (1 - o) * tanh_c  # da_o = dh * tanh(c) o(1 - o)
+            k_g = i * (1 - g * g)  # da_g = dc * i (1 - g^2)
+            i *= (1 - i) * g  # da_i = dc * g i(1 - i)
+            g[...] = k_g
+            tanh_c[...] = f  # dc_{t-1} = dc * f
+            f *= (1 - f) * c_prev  # da_f = dc * c_{t-1} f(1 - f)
+            c_prev[...] = k_c
+        k_c, f_keep = cache.cs[:-1], cache.tanh_c  # used-up buffers, reused
         invalid, padded = invalid_steps(valid, S)
         if valid is not None:  # padding: no gate gradient, dh and dc pass through unchanged
             k *= valid[:, None, :]
@@ -103,9 +103,7 @@ class LSTMKernel(Kernel):
             if padded[t]:
                 np.copyto(dh_next, dh_t, where=invalid[t])
             dc *= f_keep[t]
-        dw_hh = np.tensordot(k, cache.hs[:-1], axes=([0, 2], [0, 2]))
-        return k, (dh_next, dc), dw_hh, k.sum(axis=(0, 2))
+        return k, (dh_next, dc), sum_outer(k, cache.hs[:-1]), None
 
-    def torch_hidden(self, dw_hh, db_hh):
-        back = inverse(ORDER)
-        return reorder(dw_hh, back), reorder(db_hh, back)
+    def hidden_to_torch(self, dw_hh):
+        return reorder(dw_hh, inverse(ORDER))

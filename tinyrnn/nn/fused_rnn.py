@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, invalid_steps
+from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, sum_outer
 
 
 class RNNKernel(Kernel):
@@ -57,8 +57,4 @@ class RNNKernel(Kernel):
             np.matmul(self.w_hh.T, da[t], out=dh_next)
             if padded[t]:
                 np.copyto(dh_next, dh_t, where=invalid[t])
-        dw_hh = np.tensordot(da, cache.hs[:-1], axes=([0, 2], [0, 2]))
-        return da, (dh_next,), dw_hh, da.sum(axis=(0, 2))
-
-    def torch_hidden(self, dw_hh, db_hh):
-        return dw_hh, db_hh
+        return da, (dh_next,), sum_outer(da, cache.hs[:-1]), None
