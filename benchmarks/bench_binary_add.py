@@ -69,17 +69,22 @@ class TorchAdder(torch.nn.Module):
         return self.readout(self.rnn(x)[0])[..., 0]
 
 
+def tinyrnn_train(model: tr.nn.Module, start: dict, batches: list, optimizer, loss: str) -> dict:
+    """Train `model` from the weights `start` with tinyrnn: one step per batch."""
+    model.load_state_dict(start)
+    opt = optimizer(model.parameters())
+    for x, y in batches:
+        value = ba.loss_fn(model(tr.Tensor(x)), y, loss)
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+    return model.state_dict()
+
+
 def tinyrnn_default(start: dict, batches: list, fused: bool) -> dict:
     model = ba.Adder("rnn", 16)
     model.rnn.fused = fused
-    model.load_state_dict(start)
-    opt = tr.optim.Adam(model.parameters(), lr=0.02)
-    for x, y in batches:
-        loss = ba.loss_fn(model(tr.Tensor(x)), y, "bce")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.state_dict()
+    return tinyrnn_train(model, start, batches, lambda params: tr.optim.Adam(params, lr=0.02), "bce")
 
 
 def torch_default(start: dict, batches: list) -> dict:
@@ -97,15 +102,7 @@ def torch_default(start: dict, batches: list) -> dict:
 
 # ---- classic setup: sigmoid RNN without biases, squared error, SGD -------------------------
 def tinyrnn_classic(start: dict, batches: list) -> dict:
-    model = ba.ClassicRNN(16)
-    model.load_state_dict(start)
-    opt = tr.optim.SGD(model.parameters(), lr=0.1)
-    for x, y in batches:
-        loss = ba.loss_fn(model(tr.Tensor(x)), y, "mse")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.state_dict()
+    return tinyrnn_train(ba.ClassicRNN(16), start, batches, lambda params: tr.optim.SGD(params, lr=0.1), "mse")
 
 
 def by_hand_classic(start: dict, batches: list) -> dict:
