@@ -25,6 +25,7 @@ def test_the_notebooks_are_there():
         "03_bptt_and_vanishing_gradients.ipynb",
         "04_gru_lstm_from_scratch.ipynb",
         "05_dinosaurus.ipynb",
+        "06_binary_addition.ipynb",
     ]
 
 
