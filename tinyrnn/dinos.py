@@ -236,7 +236,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
     )
 
     steps = 0 if args.no_train else cfg.steps
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if steps:
         log(
             f"training {steps} steps of {cfg.batch} name(s): {cfg.optimizer} lr {cfg.lr}, "
@@ -244,9 +244,9 @@ def run(args: argparse.Namespace, log=print) -> dict:
         )
         with np.errstate(over="ignore", invalid="ignore"):  # train() reports a diverged loss itself
             train(model, cfg, train_names, rng, args.seed, log)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 
-    metrics = {"preset": args.preset, "steps": steps, "seconds": seconds}
+    metrics = {"preset": args.preset, "steps": steps, "seconds": seconds, "cpu_seconds": cpu_seconds}
     metrics["train_nll"], metrics["heldout_nll"] = per_char_nll(model, train_names), per_char_nll(model, heldout)
     log(f"done: {steps} steps in {seconds:.1f} s")
     log("per-character NLL in nats (the end of a name counts as a character):")
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace, log=print) -> dict:
     metrics["samples"], metrics["novel_fraction"] = samples, novel / len(samples) if samples else None
     if samples:
         log(f"{len(samples)} sampled names (seed {args.seed}, temperature {args.temperature}):")
-        log("\n".join(f"  {s}" for s in samples))
+        log("\n".join(f"  {s or '(empty: the end of the name came first)'}" for s in samples))
         log(f"new names: {novel} of {len(samples)} ({novel / len(samples):.0%}) are not in the name list")
     if args.save:
         save_checkpoint(args.save, model)
