@@ -18,14 +18,24 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from tinyrnn.charlm import CELLS, OPTIMIZERS, ArgumentParser, detach, non_negative, positive, write_json
+from tinyrnn.charlm import (
+    CELLS,
+    OPTIMIZERS,
+    ArgumentParser,
+    TrainingError,
+    check_output_path,
+    detach,
+    non_negative,
+    positive,
+    run_cli,
+    write_json,
+)
 from tinyrnn.data.names import Alphabet, bundled_path, read_names, split_names
 from tinyrnn.namemodel import (
     ARCH,
@@ -39,14 +49,6 @@ from tinyrnn.namemodel import (
 )
 from tinyrnn.nn.utils import clip_grad_norm_, clip_grad_value_
 from tinyrnn.random import manual_seed
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported in one line, exit code 2."""
-
-
-class TrainingError(Exception):
-    """Training failed (the loss became inf or nan): nothing is saved, exit code 1."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,10 @@ def train(model: NameModel, cfg: Config, names: list[str], rng: np.random.Genera
 # ---- command line ---------------------------------------------------------------
 
 
+def say(line: str) -> None:
+    print(line, flush=True)  # progress shows at once, even through a pipe
+
+
 def build_parser() -> ArgumentParser:
     d, c = PRESETS["default"], PRESETS["classic"]
     p = ArgumentParser(
@@ -175,14 +181,14 @@ def read_list(flag: str, path) -> list[str]:
     try:
         return read_names(path)
     except ValueError as e:
-        raise UsageError(f"{flag} {e}") from None
+        raise ValueError(f"{flag} {e}") from None
 
 
 def check_alphabet(alphabet: Alphabet, text: str, what: str) -> None:
     unknown = alphabet.unknown(text)
     if unknown:
         shown = " ".join(repr(ch) for ch in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        raise UsageError(f"{what} has characters outside the model's alphabet {alphabet.symbols[1:]!r}: {shown}")
+        raise ValueError(f"{what} has characters outside the model's alphabet {alphabet.symbols[1:]!r}: {shown}")
 
 
 def build_model(args: argparse.Namespace, names: list[str], rng: np.random.Generator) -> tuple[NameModel, Config]:
@@ -201,29 +207,28 @@ def build_model(args: argparse.Namespace, names: list[str], rng: np.random.Gener
     try:
         model = load_checkpoint(args.load)
     except FileNotFoundError:
-        raise UsageError(f"--load {args.load}: no such file") from None
+        raise ValueError(f"--load {args.load}: no such file") from None
     except (ValueError, OSError) as e:
-        raise UsageError(f"--load {e}") from None
+        raise ValueError(f"--load {e}") from None
     clash = [f"--{k} {flags[k]} (it has {model.arch[k]})" for k in ARCH if k in flags and flags[k] != model.arch[k]]
     if clash:
-        raise UsageError(f"--load {args.load}: the model differs from " + "; ".join(clash))
+        raise ValueError(f"--load {args.load}: the model differs from " + "; ".join(clash))
     data = args.data or bundled_path()
     check_alphabet(model.alphabet, "".join(names), f"--load {args.load} was made for another alphabet: --data {data}")
     return model, replace(cfg, **{**flags, **model.arch})
 
 
-def run(args: argparse.Namespace, log=print) -> dict:
+def run(args: argparse.Namespace, log=say) -> dict:
     if args.no_train and not args.load:
-        raise UsageError("--no-train needs --load (there is no model to use otherwise)")
-    for flag, path in [("--save", args.save), ("--metrics", args.metrics)]:
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise UsageError(f"{flag} {path}: its directory does not exist")
+        raise ValueError("--no-train needs --load (there is no model to use otherwise)")
+    check_output_path(args.save, "--save")
+    check_output_path(args.metrics, "--metrics")
     data = args.data or bundled_path()
     names = read_list("--data", data)
     try:
         train_names, heldout = split_names(names)
     except ValueError as e:
-        raise UsageError(f"--data {data}: {e}") from None
+        raise ValueError(f"--data {data}: {e}") from None
     eval_names = read_list("--eval", args.eval) if args.eval else None
     rng = np.random.default_rng(args.seed)
     model, cfg = build_model(args, names, rng)
@@ -273,20 +278,8 @@ def run(args: argparse.Namespace, log=print) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        run(args, log=lambda line: print(line, flush=True))
-    except UsageError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    except TrainingError as e:
-        print(f"{parser.prog}: error: {e}; nothing was saved", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing was saved", file=sys.stderr)
-        return 130
-    return 0
+    """Bad input: one line on stderr, exit 2; a diverged run: exit 1; Ctrl-C: exit 130."""
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":
