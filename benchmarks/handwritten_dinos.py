@@ -119,14 +119,15 @@ def train(names: list[str], steps: int, seed: int, hidden: int = 50, lr: float =
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(train_fn=train, doc: str = __doc__) -> None:
+    """The command line of this file and of torch_dinos.py: train, print and write the metrics."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=35000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=bundled_path(), help="name list (default: the bundled dinosaur names)")
     parser.add_argument("--metrics", help="write the result as JSON here")
     args = parser.parse_args()
-    result = train(read_names(args.data), args.steps, args.seed)
+    result = train_fn(read_names(args.data), args.steps, args.seed)
     print(json.dumps(result))
     if args.metrics:
         with open(args.metrics, "w") as f:

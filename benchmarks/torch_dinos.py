@@ -10,15 +10,13 @@ end to be scored by handwritten_dinos.nll, so all three score the same way.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
 import torch
-from handwritten_dinos import encode, init_params, nll, one_hot
+from handwritten_dinos import encode, init_params, main, nll, one_hot
 
-from tinyrnn.data.names import Alphabet, bundled_path, read_names, split_names
+from tinyrnn.data.names import Alphabet, split_names
 
 
 def train(names: list[str], steps: int, seed: int, hidden: int = 50, lr: float = 0.01, log=print) -> dict:
@@ -72,19 +70,5 @@ def train(names: list[str], steps: int, seed: int, hidden: int = 50, lr: float =
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=35000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", default=bundled_path(), help="name list (default: the bundled dinosaur names)")
-    parser.add_argument("--metrics", help="write the result as JSON here")
-    args = parser.parse_args()
-    result = train(read_names(args.data), args.steps, args.seed)
-    print(json.dumps(result))
-    if args.metrics:
-        with open(args.metrics, "w") as f:
-            json.dump(result, f)
-
-
 if __name__ == "__main__":
-    main()
+    main(train, __doc__)
