@@ -109,6 +109,11 @@ def train(names: list[str], steps: int, seed: int, hidden: int = 50, lr: float =
         if (j + 1) % 2000 == 0:
             sample_rng = np.random.default_rng([seed, j + 1])
             log(f"step {j + 1:6d}  loss {loss:.3f}  " + ", ".join(sample(p, alphabet, sample_rng) for _ in range(7)))
+    return summary(p, alphabet, train_names, heldout, steps, start, cpu_start)
+
+
+def summary(p: dict, alphabet: Alphabet, train_names, heldout, steps: int, start: float, cpu_start: float) -> dict:
+    """A finished run's metrics: steps, wall and CPU seconds since start / cpu_start, and both NLLs."""
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return {
         "steps": steps,

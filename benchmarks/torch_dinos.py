@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import torch
-from handwritten_dinos import encode, init_params, main, nll, one_hot
+from handwritten_dinos import encode, init_params, main, one_hot, summary
 
 from tinyrnn.data.names import Alphabet, split_names
 
@@ -52,7 +52,6 @@ def train(names: list[str], steps: int, seed: int, hidden: int = 50, lr: float =
         loss_avg = 0.999 * loss_avg + 0.001 * loss.item()
         if (j + 1) % 2000 == 0:
             log(f"step {j + 1:6d}  loss {loss_avg:.3f}")
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     with torch.no_grad():
         p = {
             "w_ih": rnn.weight_ih_l0.numpy().copy(),
@@ -61,13 +60,7 @@ def train(names: list[str], steps: int, seed: int, hidden: int = 50, lr: float =
             "w_out": head.weight.numpy().copy(),
             "b_out": head.bias.numpy().copy(),
         }
-    return {
-        "steps": steps,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "train_nll": nll(p, train_names, alphabet),
-        "heldout_nll": nll(p, heldout, alphabet),
-    }
+    return summary(p, alphabet, train_names, heldout, steps, start, cpu_start)
 
 
 if __name__ == "__main__":
