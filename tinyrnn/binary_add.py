@@ -174,7 +174,7 @@ class UsageError(Exception):
     """Bad input from the command line or a file: reported in one line, exit code 2."""
 
 
-def width(text: str) -> int:
+def bit_width(text: str) -> int:
     """An argparse type: a number of bits in [MIN_BITS, MAX_BITS]."""
     try:
         value = int(text)
@@ -185,10 +185,10 @@ def width(text: str) -> int:
     return value
 
 
-def widths(text: str) -> list[int]:
+def bit_widths(text: str) -> list[int]:
     """'8,16,32,64' -> [8, 16, 32, 64], each in [MIN_BITS, MAX_BITS]."""
     try:
-        return [width(part.strip()) for part in text.split(",")]
+        return [bit_width(part.strip()) for part in text.split(",")]
     except argparse.ArgumentTypeError as e:
         raise argparse.ArgumentTypeError(f"a comma-separated list of widths, e.g. 8,16,32,64: {e}") from None
 
@@ -214,7 +214,7 @@ def build_parser() -> ArgumentParser:
         "batches, BCE, Adam); classic: the classic tutorial's sigmoid RNN, one pair per step, squared "
         "error, SGD lr 0.1 (default: %(default)s)",
     )
-    p.add_argument("--bits", type=width, default=8, help="training width (default: 8)")
+    p.add_argument("--bits", type=bit_width, default=8, help="training width (default: 8)")
     p.add_argument("--hidden", type=positive(int), help=f"hidden units ({preset_help('hidden')})")
     p.add_argument(
         "--cell",
@@ -235,7 +235,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seeds initialisation and training data (default: 0)")
     p.add_argument(
         "--test-bits",
-        type=widths,
+        type=bit_widths,
         default=[8, 16, 32, 64],
         metavar="LIST",
         help="comma list of widths to test; the training width is always tested (default: 8,16,32,64)",
@@ -255,7 +255,11 @@ def build_parser() -> ArgumentParser:
         help="test the training width and print progress every N steps; the first check at 100%% is "
         "converged_at_step (default: steps / 20)",
     )
-    p.add_argument("--save", metavar="FILE", help="write the trained model (.npz) after training succeeds")
+    p.add_argument(
+        "--save",
+        metavar="FILE",
+        help="write the model (.npz) once the run has succeeded (atomically: a failed run leaves an old file alone)",
+    )
     p.add_argument(
         "--load",
         metavar="FILE",
@@ -279,8 +283,8 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(**values, bits=args.bits, seed=args.seed, check_every=check_every, test_pairs=args.test_pairs)
 
 
-def save_model(path: str, model: nn.Module, cfg: Config) -> None:
-    save({"model": model.state_dict(), "config": {"task": "binary_add", **vars(cfg)}}, path)
+def save_model(path: str, model: nn.Module, config: dict) -> None:
+    save({"model": model.state_dict(), "config": {"task": "binary_add", **config}}, path)
 
 
 def load_model(path: str) -> tuple[nn.Module, dict]:
@@ -332,10 +336,7 @@ def train_or_load(args: argparse.Namespace) -> tuple[nn.Module, dict, dict]:
         f"training a {cfg.cell} net (hidden {cfg.hidden}) on {cfg.bits}-bit sums: {cfg.steps} steps of "
         f"{cfg.batch}, {cfg.optimizer} lr {cfg.lr}, {cfg.loss} loss, seed {cfg.seed}"
     )
-    summary = {"steps": cfg.steps, **train(model, cfg)}
-    if args.save:
-        save_model(args.save, model, cfg)
-        print(f"saved {args.save}")
+    summary = {"steps": cfg.steps, **train(model, cfg, log=lambda line: print(line, flush=True))}
     at = summary["converged_at_step"]
     print(
         f"trained {cfg.steps} steps in {summary['seconds']:.2f} s; "
@@ -365,6 +366,9 @@ def run(args: argparse.Namespace) -> dict:
     eval_seconds = time.perf_counter() - start
     print(f"tested in {eval_seconds:.2f} s\n")
     show_examples(model, widths[-1])
+    if args.save:
+        save_model(args.save, model, config)
+        print(f"saved {args.save}")
     return {
         **summary,
         "accuracy": accuracy,
