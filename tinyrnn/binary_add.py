@@ -210,9 +210,8 @@ def build_parser() -> ArgumentParser:
         "--preset",
         choices=PRESETS,
         default="default",
-        help="default: the tuned setup (tanh RNN, "
-        "batches, BCE, Adam); classic: the classic tutorial's sigmoid RNN, one pair per step, squared "
-        "error, SGD lr 0.1 (default: %(default)s)",
+        help="default: the tuned setup (tanh RNN, batches, BCE, Adam); classic: the classic tutorial's "
+        "sigmoid RNN, one pair per step, squared error, SGD lr 0.1 (default: %(default)s)",
     )
     p.add_argument("--bits", type=bit_width, default=8, help="training width (default: 8)")
     p.add_argument("--hidden", type=positive(int), help=f"hidden units ({preset_help('hidden')})")
