@@ -7,6 +7,7 @@ notebooks check their own claims with asserts (tinyrnn == NumPy by hand ==
 torch), so a wrong number fails the test like an exception does.
 """
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,9 @@ from nbclient import NotebookClient
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; a whole notebook takes under 60 s on a 2-core machine
+# One BLAS thread, as the benchmarks use: the notebooks' matrices are tiny, and idle BLAS threads
+# busy-wait, which slows everything down on a small shared machine (see PERF_NOTES).
+KERNEL_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def test_the_notebooks_are_there():
@@ -31,9 +35,10 @@ def test_the_notebooks_are_there():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_is_committed_with_its_outputs(path):
-    """A reader on a code host sees the outputs and plots: every code cell was run, in order."""
+    """A reader on a code host sees the outputs and plots: every code cell was run, in order, and a plot is there."""
     cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1))
+    assert any("image/png" in out.get("data", {}) for c in cells for out in c.outputs)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -42,4 +47,4 @@ def test_notebook_runs(path):
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
     )
-    client.execute()  # raises CellExecutionError naming the cell and the error
+    client.execute(env=KERNEL_ENV)  # raises CellExecutionError naming the cell and the error
