@@ -70,13 +70,15 @@ def broadcastable_arrays(draw, elements: tuple, min_dims: int = 0, max_dims: int
 
 
 def axes(ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy:
-    """A reduction axis for an array of `ndim` dims: None, an int (maybe negative)
-    or a non-empty tuple of distinct axes. A 0-d array only gets None."""
+    """A reduction axis for an array of `ndim` dims: None, an int or a non-empty tuple
+    of distinct axes (each maybe negative). A 0-d array only gets None."""
     choices = [st.none()] if allow_none or ndim == 0 else []
     if ndim:
         choices.append(st.integers(-ndim, ndim - 1))
     if ndim and allow_tuple:
-        choices.append(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple))
+        distinct = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True)
+        signs = st.lists(st.booleans(), min_size=ndim, max_size=ndim)  # also count some from the end
+        choices.append(st.tuples(distinct, signs).map(lambda d: tuple(a - ndim * neg for a, neg in zip(*d))))
     return st.one_of(choices)
 
 
