@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
-from strategies import arrays, broadcastable_shapes, floats, seeds, upstream
-from test_ops import FD_ATOL, FD_RTOL, GRAD_ROWS, TORCH_TOL, Case, backward, run_ours
+from strategies import Case, arrays, broadcastable_shapes, floats, seeds, upstream
+from test_ops import FD_ATOL, FD_RTOL, GRAD_ROWS, TORCH_TOL, backward, run_ours
 
 import tinyrnn as tr
 from tinyrnn import ops
@@ -296,7 +296,8 @@ def test_10k_step_tanh_chain_has_the_closed_form_gradient() -> None:
         v = np.tanh(v)
         expected *= 1 - v * v
     np.testing.assert_allclose(y.data, v, rtol=1e-15)
-    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
+    # 10,000 factors multiplied in opposite orders, each rounding by <= 1.1e-16: <= ~2e-12 apart
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-10)
 
 
 def _count_vjp_calls(root: tr.Tensor) -> list:
