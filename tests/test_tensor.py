@@ -257,7 +257,13 @@ def test_backward_errors_are_clear() -> None:
 
 
 @pytest.mark.parametrize(
-    "fn, a_shape, b_shape", [(ops.matmul, (3, 4), (5, 2)), (ops.add, (3, 4), (5,)), (ops.mul, (2, 3), (3, 2))]
+    "fn, a_shape, b_shape",
+    [
+        (ops.matmul, (3, 4), (5, 2)),
+        (ops.matmul, (2, 3, 4), (3, 4, 5)),
+        (ops.add, (3, 4), (5,)),
+        (ops.mul, (2, 3), (3, 2)),
+    ],
 )
 def test_shape_errors_name_both_shapes(fn, a_shape, b_shape) -> None:
     with pytest.raises(ValueError) as info:

@@ -69,7 +69,10 @@ def matmul(a, b) -> Tensor:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[-1]} and {k_b} differ")
     A = a.data if a.ndim > 1 else a.data[None, :]  # 1-D operands become matrices
     B = b.data if b.ndim > 1 else b.data[:, None]
-    Y = A @ B
+    try:
+        Y = A @ B
+    except ValueError:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast together") from None
 
     def vjp(g):
         G = g.reshape(Y.shape)
