@@ -9,9 +9,10 @@ projection W_ih x_t for all steps is one matmul up front, each step is one
 matmul for the gates plus a few in-place elementwise calls on preallocated
 buffers, and float32 stays float32.
 
-Shapes follow torch: x (T, B, I), h0 and c0 (B, H), w_ih (G*H, I), w_hh (G*H, H),
-b_ih and b_hh (G*H,) or None, with G = 1 (RNN), 3 (GRU: r, z, n) or 4 (LSTM:
-i, f, g, o). They return out (T, B, H) and the final states (B, H).
+Shapes follow torch: x (T, B, I), h0 and c0 (B, H) (None: zeros), w_ih (G*H, I),
+w_hh (G*H, H), b_ih and b_hh (G*H,) or None, with G = 1 (RNN), 3 (GRU: r, z, n)
+or 4 (LSTM: i, f, g, o); all of x's dtype. They return out (T, B, H) and the
+final states (B, H). Every input may be a constant or require gradients.
 
 lengths (B,) ints: sequence b is valid for its first lengths[b] steps; padded
 steps keep the state, output zeros and get no gradient, and reverse=True
@@ -34,7 +35,17 @@ from tinyrnn.tensor import Tensor, is_grad_enabled, make_many, tensor
 
 
 def rnn_sequence(
-    x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh", lengths=None, reverse=False, checkpoint=None
+    x: Tensor,
+    h0: Tensor | None,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+    *,
+    nonlinearity: str = "tanh",
+    lengths: np.ndarray | None = None,
+    reverse: bool = False,
+    checkpoint: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Elman RNN over x (T, B, I) from h0 (B, H): returns (out (T, B, H), h_n (B, H))."""
     if nonlinearity not in ("tanh", "relu"):
@@ -44,7 +55,17 @@ def rnn_sequence(
 
 
 def gru_sequence(
-    x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reset_after=True, lengths=None, reverse=False, checkpoint=None
+    x: Tensor,
+    h0: Tensor | None,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+    *,
+    reset_after: bool = True,
+    lengths: np.ndarray | None = None,
+    reverse: bool = False,
+    checkpoint: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """GRU over x (T, B, I) from h0 (B, H): returns (out (T, B, H), h_n (B, H)).
 
@@ -55,7 +76,17 @@ def gru_sequence(
 
 
 def lstm_sequence(
-    x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, lengths=None, reverse=False, checkpoint=None
+    x: Tensor,
+    h0: Tensor | None,
+    c0: Tensor | None,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None = None,
+    b_hh: Tensor | None = None,
+    *,
+    lengths: np.ndarray | None = None,
+    reverse: bool = False,
+    checkpoint: int | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM over x (T, B, I) from (h0, c0) (B, H): returns (out (T, B, H), h_n, c_n (B, H))."""
     weights = [w_ih, w_hh, b_ih, b_hh]
@@ -83,7 +114,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
         starts.append(state)
         cache = kernel.forward(kernel.project(xs[s:e]), state, v)
         out[s:e] = cache.hs[1:].transpose(0, 2, 1)
-        state = tuple(np.array(s) for s in cache.state)  # copies: views would keep the whole cache alive
+        state = tuple(np.array(a) for a in cache.state)  # copies: views would keep the whole cache alive
         caches.append(cache if keep else None)
     if valid is not None:
         out *= valid[:, :, None]  # padded steps output zeros

@@ -28,14 +28,14 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, inverse, reorder, sigmoid_, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, inverse, padding, reorder, sigmoid_, sum_outer
 
 
-def _update_(hs, t, n, z, tmp):
+def _update(h_prev, n, z, tmp, out):
     """h_t = (1 - z) * n + z * h_{t-1}, written as n + z * (h_{t-1} - n)."""
-    np.subtract(hs[t], n, out=tmp)
+    np.subtract(h_prev, n, out=tmp)
     tmp *= z
-    np.add(n, tmp, out=hs[t + 1])
+    np.add(n, tmp, out=out)
 
 
 def _keep(z, valid):
@@ -56,7 +56,7 @@ class GRUKernel(Kernel):
         H = self.H = w_hh.shape[1]
         self.w_ih, self.w_hh = reorder(w_ih, self.order), w_hh
         self.b_x = None if b_ih is None else reorder(b_ih, self.order)
-        self.b_hn = None
+        self.b_hn = 0
         if b_hh is not None:  # b_hr, b_hz just add to a_r, a_z; b_hn sits inside r * (...)
             b_x = np.zeros(3 * H, w_hh.dtype) if self.b_x is None else self.b_x
             b_x[H:] += b_hh[: 2 * H]
@@ -67,20 +67,19 @@ class GRUKernel(Kernel):
         hs, hn = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
         a_h, tmp = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
-        invalid, padded = invalid_steps(valid, S)
-        for t in range(S):
-            a = xp[t]  # becomes n, r, z of step t, in place
-            np.matmul(self.w_hh, hs[t], out=a_h)  # W_hr h, W_hz h, W_hn h
-            a[H:] += a_h[: 2 * H]
-            sigmoid_(a[H:])
-            n, r, z = a[:H], a[H : 2 * H], a[2 * H :]
-            np.add(a_h[2 * H :], 0 if self.b_hn is None else self.b_hn, out=hn[t])  # W_hn h + b_hn
-            np.multiply(r, hn[t], out=tmp)
+        gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
+        steps = zip(*gates, hs[:-1], hs[1:], hn, padding(valid, S))
+        for rz, n, r, z, h_prev, h, hn_t, pad in steps:  # step t's gates n, r, z, in place
+            np.matmul(self.w_hh, h_prev, out=a_h)  # W_hr h, W_hz h, W_hn h
+            rz += a_h[: 2 * H]
+            sigmoid_(rz)
+            np.add(a_h[2 * H :], self.b_hn, out=hn_t)  # hn = W_hn h + b_hn
+            np.multiply(r, hn_t, out=tmp)
             n += tmp
             np.tanh(n, out=n)
-            _update_(hs, t, n, z, tmp)
-            if padded[t]:  # padding keeps the state
-                np.copyto(hs[t + 1], hs[t], where=invalid[t])
+            _update(h_prev, n, z, tmp, out=h)
+            if pad is not None:  # padded sequences keep their state
+                np.copyto(h, h_prev, where=pad)
         return SimpleNamespace(gates=xp, hn=hn, hs=hs, state=(hs[S],))
 
     def backward(self, cache, dh, dstate, valid):
@@ -93,18 +92,15 @@ class GRUKernel(Kernel):
         np.multiply(k_n * cache.hn, r * (1 - r), out=k_r)
         np.multiply(h_prev - n, z * (1 - z), out=k_z)
         np.multiply(k_n, r, out=k_hn)
-        z_keep = _keep(z, valid)
-        invalid, padded = invalid_steps(valid, S)
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
-        dh_next, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype)
-        for t in reversed(range(S)):
-            dh_t = dh[t]
+        dh_next, tmp, w_hh_t = np.array(dstate[0]), np.empty((H, B), dh.dtype), self.w_hh.T
+        steps = zip(dh, k.reshape(S, 4, H, B), k[:, H:], _keep(z, valid))
+        for dh_t, da, da_h, z_t in reversed(list(steps)):
             dh_t += dh_next
-            da = k[t].reshape(4, H, B)
-            np.multiply(da, dh_t, out=da)
-            np.matmul(self.w_hh.T, k[t, H:], out=dh_next)
-            np.multiply(dh_t, z_keep[t], out=tmp)
+            da *= dh_t  # da_n, da_r, da_z, dhn
+            np.matmul(w_hh_t, da_h, out=dh_next)
+            np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
         return k[:, : 3 * H], (dh_next,), sum_outer(k[:, H:], h_prev), k[:, H:].sum(axis=(0, 2))
 
@@ -128,20 +124,19 @@ class GRUResetBeforeKernel(Kernel):
         hs, rh = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
         a_h, tmp = np.empty((2 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
-        invalid, padded = invalid_steps(valid, S)
-        for t in range(S):
-            a = xp[t]  # becomes n, z, r of step t, in place
-            np.matmul(self.w_hzr, hs[t], out=a_h)  # W_hz h, W_hr h
-            a[H:] += a_h
-            n, z, r = a[:H], a[H : 2 * H], a[2 * H :]
-            sigmoid_(a[H:])
-            np.multiply(r, hs[t], out=rh[t])
-            np.matmul(self.w_hn, rh[t], out=tmp)  # W_hn (r * h)
+        gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
+        steps = zip(*gates, hs[:-1], hs[1:], rh, padding(valid, S))
+        for zr, n, z, r, h_prev, h, rh_t, pad in steps:  # step t's gates n, z, r, in place
+            np.matmul(self.w_hzr, h_prev, out=a_h)  # W_hz h, W_hr h
+            zr += a_h
+            sigmoid_(zr)
+            np.multiply(r, h_prev, out=rh_t)
+            np.matmul(self.w_hn, rh_t, out=tmp)  # W_hn (r * h)
             n += tmp
             np.tanh(n, out=n)
-            _update_(hs, t, n, z, tmp)
-            if padded[t]:  # padding keeps the state
-                np.copyto(hs[t + 1], hs[t], where=invalid[t])
+            _update(h_prev, n, z, tmp, out=h)
+            if pad is not None:  # padded sequences keep their state
+                np.copyto(h, h_prev, where=pad)
         return SimpleNamespace(gates=xp, rh=rh, hs=hs, state=(hs[S],))
 
     def backward(self, cache, dh, dstate, valid):
@@ -156,21 +151,20 @@ class GRUResetBeforeKernel(Kernel):
         z[...] = k_z
         r *= 1 - r
         r *= h_prev  # da_r = drh * h_{t-1} r(1 - r)
-        invalid, padded = invalid_steps(valid, S)
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
         dh_next, drh, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype)
-        for t in reversed(range(S)):
-            dh_t = dh[t]
+        w_hn_t, w_hzr_t = self.w_hn.T, self.w_hzr.T
+        steps = zip(dh, k[:, : 2 * H].reshape(S, 2, H, B), k[:, :H], k[:, H:], k[:, 2 * H :], z_keep, r_keep)
+        for dh_t, da_nz, da_n, da_zr, da_r, z_t, r_t in reversed(list(steps)):
             dh_t += dh_next
-            da_nz = k[t, : 2 * H].reshape(2, H, B)
-            np.multiply(da_nz, dh_t, out=da_nz)
-            np.matmul(self.w_hn.T, k[t, :H], out=drh)
-            k[t, 2 * H :] *= drh
-            np.matmul(self.w_hzr.T, k[t, H:], out=dh_next)
-            np.multiply(dh_t, z_keep[t], out=tmp)
+            da_nz *= dh_t  # da_n, da_z
+            np.matmul(w_hn_t, da_n, out=drh)
+            da_r *= drh
+            np.matmul(w_hzr_t, da_zr, out=dh_next)
+            np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
-            np.multiply(drh, r_keep[t], out=tmp)
+            np.multiply(drh, r_t, out=tmp)
             dh_next += tmp
         dw_hh = np.concatenate([sum_outer(k[:, H:], h_prev), sum_outer(k[:, :H], cache.rh)])
         return k, (dh_next,), dw_hh, None

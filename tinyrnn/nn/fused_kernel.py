@@ -99,9 +99,8 @@ def sum_outer(d: np.ndarray, v: np.ndarray, batch_major: bool = False) -> np.nda
     return total
 
 
-def invalid_steps(valid: np.ndarray | None, n_steps: int) -> tuple[np.ndarray | None, list[bool]]:
-    """(~valid as (S, B) or None, for each step whether any column is padding)."""
+def padding(valid: np.ndarray | None, n_steps: int) -> list:
+    """For each step: None if no sequence is padded there, else the (B,) mask of padded ones."""
     if valid is None:
-        return None, [False] * n_steps
-    invalid = ~valid
-    return invalid, invalid.any(axis=1).tolist()
+        return [None] * n_steps
+    return [None if row.all() else ~row for row in valid]

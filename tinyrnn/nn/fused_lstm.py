@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, chunks, invalid_steps, inverse, reorder, sigmoid_, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, chunks, inverse, padding, reorder, sum_outer
 
 ORDER = (3, 0, 1, 2)  # internal blocks o, i, f, g hold torch's gates 3, 0, 1, 2 (torch: i, f, g, o)
 
@@ -39,10 +39,12 @@ class LSTMKernel(Kernel):
     n_states = 2
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
-        self.H = w_hh.shape[1]
+        H = self.H = w_hh.shape[1]
         self.w_ih, self.w_hh = reorder(w_ih, ORDER), reorder(w_hh, ORDER)
         bias = [b for b in (b_ih, b_hh) if b is not None]
         self.b_x = reorder(sum(bias), ORDER) if bias else None  # both biases just add to a
+        self.w_hh_half = self.w_hh.copy()  # for the forward: sigmoid rows halved (see forward)
+        self.w_hh_half[: 3 * H] *= 0.5
 
     def forward(self, xp, state, valid):
         H, (S, _, B) = self.H, xp.shape
@@ -50,22 +52,26 @@ class LSTMKernel(Kernel):
         hs[0], cs[0] = state
         tanh_c = np.empty((S, H, B), xp.dtype)
         a_h, ig = np.empty((4 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
-        invalid, padded = invalid_steps(valid, S)
-        for t in range(S):
-            a = xp[t]  # becomes the gates o, i, f, g of step t, in place
-            np.matmul(self.w_hh, hs[t], out=a_h)
+        # sigmoid(a) = (1 + tanh(a / 2)) / 2 (stable: no exp). With the sigmoid gates'
+        # pre-activations halved (their share of xp here, their rows of W_hh once), one
+        # tanh over the whole step gives tanh(a / 2) for o, i, f and tanh(a) for g.
+        xp[:, : 3 * H] *= 0.5
+        gates = xp[:, : 3 * H], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H : 3 * H], xp[:, 3 * H :]
+        steps = zip(xp, *gates, hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_c, padding(valid, S))
+        for a, sig, o, i, f, g, h_prev, h, c_prev, c, tanh_ct, pad in steps:  # a: step t's gates, in place
+            np.matmul(self.w_hh_half, h_prev, out=a_h)
             a += a_h
-            sigmoid_(a[: 3 * H])
-            np.tanh(a[3 * H :], out=a[3 * H :])
-            o, i, f, g = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-            np.multiply(f, cs[t], out=cs[t + 1])  # c_t = f * c_{t-1} + i * g
+            np.tanh(a, out=a)
+            sig *= 0.5
+            sig += 0.5  # o, i, f = sigmoid(a); g = tanh(a)
+            np.multiply(f, c_prev, out=c)  # c_t = f * c_{t-1} + i * g
             np.multiply(i, g, out=ig)
-            cs[t + 1] += ig
-            np.tanh(cs[t + 1], out=tanh_c[t])
-            np.multiply(o, tanh_c[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
-            if padded[t]:  # padding keeps the state
-                np.copyto(hs[t + 1], hs[t], where=invalid[t])
-                np.copyto(cs[t + 1], cs[t], where=invalid[t])
+            c += ig
+            np.tanh(c, out=tanh_ct)
+            np.multiply(o, tanh_ct, out=h)  # h_t = o * tanh(c_t)
+            if pad is not None:  # padded sequences keep their state
+                np.copyto(h, h_prev, where=pad)
+                np.copyto(c, c_prev, where=pad)
         return SimpleNamespace(gates=xp, cs=cs, tanh_c=tanh_c, hs=hs, state=(hs[S], cs[S]))
 
     def backward(self, cache, dh, dstate, valid):
@@ -83,26 +89,23 @@ class LSTMKernel(Kernel):
             f *= (1 - f) * c_prev  # da_f = dc * c_{t-1} f(1 - f)
             c_prev[...] = k_c
         k_c, f_keep = cache.cs[:-1], cache.tanh_c  # used-up buffers, reused
-        invalid, padded = invalid_steps(valid, S)
         if valid is not None:  # padding: no gate gradient, dh and dc pass through unchanged
             k *= valid[:, None, :]
             k_c *= valid[:, None, :]
-            np.copyto(f_keep, 1, where=invalid[:, None, :])
+            np.copyto(f_keep, 1, where=~valid[:, None, :])
         dh_next, dc = (np.array(s) for s in dstate)
-        dc_h = np.empty((H, B), dh.dtype)
-        for t in reversed(range(S)):
-            dh_t = dh[t]
+        dc_h, w_hh_t = np.empty((H, B), dh.dtype), self.w_hh.T
+        steps = zip(dh, k, k[:, :H], k[:, H:].reshape(S, 3, H, B), k_c, f_keep, padding(valid, S))
+        for dh_t, da, da_o, da_ifg, k_ct, f, pad in reversed(list(steps)):
             dh_t += dh_next
-            np.multiply(dh_t, k_c[t], out=dc_h)
+            np.multiply(dh_t, k_ct, out=dc_h)
             dc += dc_h
-            da = k[t]
-            np.multiply(da[:H], dh_t, out=da[:H])
-            da_ifg = da[H:].reshape(3, H, B)
-            np.multiply(da_ifg, dc, out=da_ifg)
-            np.matmul(self.w_hh.T, da, out=dh_next)
-            if padded[t]:
-                np.copyto(dh_next, dh_t, where=invalid[t])
-            dc *= f_keep[t]
+            da_o *= dh_t
+            da_ifg *= dc  # da_i, da_f, da_g
+            np.matmul(w_hh_t, da, out=dh_next)
+            if pad is not None:
+                np.copyto(dh_next, dh_t, where=pad)
+            dc *= f
         return k, (dh_next, dc), sum_outer(k, cache.hs[:-1]), None
 
     def hidden_to_torch(self, dw_hh):

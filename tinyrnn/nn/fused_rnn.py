@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, invalid_steps, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, padding, sum_outer
 
 
 class RNNKernel(Kernel):
@@ -29,32 +29,28 @@ class RNNKernel(Kernel):
         S, H, B = xp.shape
         hs = np.empty((S + 1, H, B), xp.dtype)
         hs[0] = state[0]
-        invalid, padded = invalid_steps(valid, S)
-        for t in range(S):
-            h = hs[t + 1]
-            np.matmul(self.w_hh, hs[t], out=h)
-            h += xp[t]
+        for a, h_prev, h, pad in zip(xp, hs[:-1], hs[1:], padding(valid, S)):
+            np.matmul(self.w_hh, h_prev, out=h)
+            h += a
             if self.nonlinearity == "tanh":
                 np.tanh(h, out=h)
             else:
                 np.maximum(h, 0, out=h)
-            if padded[t]:  # padding keeps the state
-                np.copyto(h, hs[t], where=invalid[t])
+            if pad is not None:  # padded sequences keep their state
+                np.copyto(h, h_prev, where=pad)
         return SimpleNamespace(hs=hs, state=(hs[S],))
 
     def backward(self, cache, dh, dstate, valid):
         S = dh.shape[0]
         h = cache.hs[1:]
         da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
-        invalid, padded = invalid_steps(valid, S)
         if valid is not None:  # padding: no gradient to a, dh passes through unchanged
             da *= valid[:, None, :]
-        dh_next = np.array(dstate[0])
-        for t in reversed(range(S)):
-            dh_t = dh[t]
+        dh_next, w_hh_t = np.array(dstate[0]), self.w_hh.T
+        for dh_t, da_t, pad in reversed(list(zip(dh, da, padding(valid, S)))):
             dh_t += dh_next
-            da[t] *= dh_t
-            np.matmul(self.w_hh.T, da[t], out=dh_next)
-            if padded[t]:
-                np.copyto(dh_next, dh_t, where=invalid[t])
+            da_t *= dh_t
+            np.matmul(w_hh_t, da_t, out=dh_next)
+            if pad is not None:
+                np.copyto(dh_next, dh_t, where=pad)
         return da, (dh_next,), sum_outer(da, cache.hs[:-1]), None
