@@ -73,7 +73,8 @@ class Kernel:
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """W_ih x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
-        xp = np.matmul(self.w_ih, x.transpose(0, 2, 1))
+        S, B, n_in = x.shape
+        xp = np.ascontiguousarray((x.reshape(S * B, n_in) @ self.w_ih.T).reshape(S, B, -1).transpose(0, 2, 1))
         if self.b_x is not None:
             xp += self.b_x[:, None]
         return xp
