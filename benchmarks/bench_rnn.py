@@ -48,9 +48,10 @@ def parse_args(argv=None):
     p.add_argument("--budget", type=float, default=None, help="seconds of timing per row (default 1.5 quick, 2.5 full)")
     p.add_argument(
         "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="wall: elapsed time (default); cpu: this process's CPU time, steadier on a busy shared machine",
+        choices=("auto", "wall", "cpu"),
+        default="auto",
+        help="cpu: this process's CPU time (with one thread, the elapsed time of an idle machine, and steady on a "
+        "busy shared one); wall: elapsed time; auto (default): cpu with --threads 1, else wall",
     )
     p.add_argument(
         "--openblas-core",
@@ -298,6 +299,8 @@ def main(argv=None) -> int:
     import tinyrnn as tr
 
     _common.set_torch_threads(torch, args.threads)
+    if args.clock == "auto":
+        args.clock = "cpu" if args.threads == 1 else "wall"
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     if args.profile:
         profile_row(np, torch, tr, args.profile, clock)
