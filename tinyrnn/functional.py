@@ -41,13 +41,15 @@ def cross_entropy(logits, targets, reduction: str = "mean", ignore_index: int = 
     if targets.shape != expected:
         raise ValueError(f"cross_entropy: logits {logits.shape} need targets of shape {expected}, got {targets.shape}")
     keep = targets != ignore_index
-    if np.any((targets[keep] < 0) | (targets[keep] >= num_classes)):
-        bad = targets[keep][(targets[keep] < 0) | (targets[keep] >= num_classes)][0]
-        raise ValueError(f"cross_entropy: target {bad} is outside [0, {num_classes})")
-    index = list(np.indices(targets.shape, sparse=True))
-    index.insert(axis, np.where(keep, targets, 0))
-    picked = ops.log_softmax(logits, axis)[tuple(index)]  # log p(target), shape of targets
-    loss = picked * -keep.astype(logits.dtype)
+    outside = keep & ((targets < 0) | (targets >= num_classes))
+    if outside.any():
+        raise ValueError(f"cross_entropy: target {targets[outside].flat[0]} is outside [0, {num_classes})")
+    padded = not keep.all()
+    index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
+    index.insert(axis, np.where(keep, targets, 0) if padded else targets)
+    loss = -ops.log_softmax(logits, axis)[tuple(index)]  # -log p(target), shape of targets
+    if padded:
+        loss = loss * keep.astype(logits.dtype)
     return _reduce(loss, reduction, count=keep.sum())
 
 

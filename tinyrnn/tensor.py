@@ -4,18 +4,23 @@ A Tensor is a NumPy array plus, when it was computed from Tensors that need
 gradients, a link to its parents and a vector-Jacobian product (VJP): a
 function that takes dL/d(this tensor) and returns dL/d(each parent).
 
-backward() visits the graph once in reverse topological order (found with an
-explicit stack, so a 10,000-step unroll never hits Python's recursion limit)
-and accumulates each parent's gradient with `+`.
+backward() visits each node once, after every node that used it, and
+accumulates each parent's gradient with `+`. The order comes from a creation
+number: an op's inputs always exist before its result, so going from the
+newest node to the oldest (a heap, no recursion: a 10,000-step unroll is fine)
+is a reverse topological order.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import numbers
 
 import numpy as np
 
 _grad_enabled = True
+_creation = itertools.count()  # numbers every Tensor in the order it was made
 
 
 class no_grad:
@@ -51,7 +56,7 @@ def as_array(data, dtype=None) -> np.ndarray:
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_retain", "name")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_retain", "name", "_seq")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
@@ -64,6 +69,7 @@ class Tensor:
         self._vjp = None
         self._retain = False
         self.name = name
+        self._seq = next(_creation)
 
     # ---- array-like properties -------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -119,10 +125,10 @@ class Tensor:
 
         grads = {id(self): grad}  # dL/d(node) so far, by node id
         owned = set()  # ids whose gradient array we allocated and may add into
-        for node in reversed(_topological_order(self)):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
+        queue = [(-self._seq, self)]  # newest first: every user of a node is newer than it
+        while queue:
+            node = heapq.heappop(queue)[1]
+            g = grads.pop(id(node))
             if node._vjp is None or node._retain:
                 keep = g if id(node) in owned else g.copy()
                 node.grad = keep if node.grad is None else node.grad + keep
@@ -131,21 +137,9 @@ class Tensor:
             for parent, pg in zip(node._parents, node._vjp(g)):
                 if pg is None or not parent.requires_grad:
                     continue
+                if id(parent) not in grads:
+                    heapq.heappush(queue, (-parent._seq, parent))
                 _accumulate(grads, owned, parent, pg)
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every node that root depends on, each after all of its parents."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in seen)
-    return order
 
 
 class IndexGrad:
@@ -214,8 +208,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
 def make(data: np.ndarray, parents: tuple, vjp) -> Tensor:
     """The result of an op: records (parents, vjp) when a parent needs gradients."""
     out = Tensor.__new__(Tensor)
-    out.data, out.grad, out._retain, out.name = data, None, False, None
-    if _grad_enabled and any(p.requires_grad for p in parents):
+    out.data, out.grad, out._retain, out.name, out._seq = data, None, False, None, next(_creation)
+    if _grad_enabled and any([p.requires_grad for p in parents]):
         out.requires_grad, out._parents, out._vjp = True, parents, vjp
     else:
         out.requires_grad, out._parents, out._vjp = False, (), None
