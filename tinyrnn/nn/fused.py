@@ -136,7 +136,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
             dxp, dstate, dw, db = kernel.backward(cache, dh, dstate, v)
             dw_hh, db_hh = dw_hh + dw, db if db_hh is None else db_hh + db
             dw_ih += sum_outer(dxp, xs[s:e], batch_major=True)
-            db_ih += dxp.sum(axis=(0, 2))
+            db_ih += np.einsum("tgb->g", dxp)  # sum over steps and batch
             if dx is not None:
                 dx[s:e] = np.matmul(dxp.transpose(0, 2, 1), kernel.w_ih)
         back = inverse(kernel.order)

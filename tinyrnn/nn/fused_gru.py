@@ -102,7 +102,7 @@ class GRUKernel(Kernel):
             np.matmul(w_hh_t, da_h, out=dh_next)
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
-        return k[:, : 3 * H], (dh_next,), sum_outer(k[:, H:], h_prev), k[:, H:].sum(axis=(0, 2))
+        return k[:, : 3 * H], (dh_next,), sum_outer(k[:, H:], h_prev), np.einsum("tgb->g", k[:, H:])
 
 
 class GRUResetBeforeKernel(Kernel):

@@ -74,7 +74,10 @@ class Kernel:
     def project(self, x: np.ndarray) -> np.ndarray:
         """W_ih x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
         S, B, n_in = x.shape
-        xp = np.ascontiguousarray((x.reshape(S * B, n_in) @ self.w_ih.T).reshape(S, B, -1).transpose(0, 2, 1))
+        if B > 1:  # one matmul per step, each writing its (G*H, B) block
+            xp = np.matmul(self.w_ih, x.transpose(0, 2, 1))
+        else:  # one matmul for all steps (a single column needs no transposing)
+            xp = (x.reshape(S, n_in) @ self.w_ih.T).reshape(S, -1, 1)
         if self.b_x is not None:
             xp += self.b_x[:, None]
         return xp
@@ -93,10 +96,12 @@ def sum_outer(d: np.ndarray, v: np.ndarray, batch_major: bool = False) -> np.nda
     multiplies v at every step, given the gradients d of its products.
 
     d (S, G*H, B); v (S, K, B), or (S, B, K) if batch_major; returns (G*H, K).
-    One matmul per CHUNK steps, so the transposed copies it makes stay small."""
-    total = np.zeros((d.shape[1], v.shape[2 if batch_major else 1]), d.dtype)
+    One matmul per CHUNK steps, (G*H, C*B) @ (C*B, K), on copies small enough to stay in cache."""
+    n_out, n_in = d.shape[1], v.shape[2 if batch_major else 1]
+    total = np.zeros((n_out, n_in), d.dtype)
     for c in chunks(d.shape[0]):
-        total += np.tensordot(d[c], v[c], axes=([0, 2], [0, 1 if batch_major else 2]))
+        v_c = v[c] if batch_major else v[c].transpose(0, 2, 1)
+        total += d[c].transpose(1, 0, 2).reshape(n_out, -1) @ v_c.reshape(-1, n_in)
     return total
 
 

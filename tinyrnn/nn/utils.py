@@ -1,10 +1,11 @@
-"""Gradient clipping, as torch.nn.utils does it: call between backward() and step().
+"""Training helpers. Gradient clipping, as torch.nn.utils does it: call between backward() and step().
 
     loss.backward()
     tr.nn.utils.clip_grad_norm_(model.parameters(), max_norm=5.0)
     opt.step()
 
-Both functions change `p.grad` in place and skip parameters whose grad is None.
+Both clipping functions change `p.grad` in place and skip parameters whose grad is None.
+detach_state cuts a recurrent layer's returned state from the graph (truncated BPTT).
 """
 
 from __future__ import annotations
@@ -51,3 +52,9 @@ def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> No
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
     for g in _grads(params):
         np.clip(g, -clip_value, clip_value, out=g)
+
+
+def detach_state(state: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
+    """The state's values, cut from the graph: h_n, or a tuple such as an LSTM's (h_n, c_n).
+    Carried into the next batch, it lets gradients stop at the batch boundary."""
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
