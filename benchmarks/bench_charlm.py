@@ -61,7 +61,7 @@ def tinyrnn_trainer(tr, charlm, vocab_size, batches, args, dtype):
     def step():
         i = carry["i"]
         x, y = batches[i]
-        state = None if i == 0 else charlm.detach(carry["state"])  # a new epoch starts from zeros
+        state = None if i == 0 else tr.nn.utils.detach_state(carry["state"])  # a new epoch starts from zeros
         logits, carry["state"] = model(x, state)
         loss = tr.functional.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
         opt.zero_grad()

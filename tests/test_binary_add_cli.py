@@ -171,7 +171,7 @@ def test_an_interrupted_run_leaves_the_old_checkpoint_alone(tmp_path):
     proc.stdout.readline()  # the first progress line
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted; nothing saved" in err and "Traceback" not in err
+    assert proc.returncode == 130 and "interrupted; nothing was saved" in err and "Traceback" not in err
     assert path.read_bytes() == before
 
 
@@ -179,7 +179,7 @@ def test_a_diverging_run_exits_1_and_saves_nothing(tmp_path):
     path = tmp_path / "m.npz"
     result = cli("--lr", "inf", "--steps", "5", "--save", str(path))
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
-    assert "training diverged at step 2 (loss nan)" in result.stderr and "nothing saved" in result.stderr
+    assert "training diverged at step 2 (loss nan)" in result.stderr and "nothing was saved" in result.stderr
     assert not path.exists()
 
 

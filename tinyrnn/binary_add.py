@@ -22,7 +22,6 @@ Two setups:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -30,9 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyrnn import functional as F
-from tinyrnn import nn, optim
+from tinyrnn import nn
 from tinyrnn.binary_add_data import EVAL_SEED, EXHAUSTIVE_LIMIT, evaluation_pairs, from_bits, random_pairs, sequences
-from tinyrnn.charlm import ArgumentParser, TrainingError, non_negative, positive, write_json
+from tinyrnn.cli import CELLS as LAYERS  # 'rnn', 'gru', 'lstm' -> tr.nn's layer
+from tinyrnn.cli import OPTIMIZERS, ArgumentParser, TrainingError, check_output_path, non_negative, positive, run_cli
 from tinyrnn.io import load, save
 from tinyrnn.nn.module import init_uniform
 from tinyrnn.ops import sigmoid, stack, unbind
@@ -78,7 +78,6 @@ class Adder(nn.Module):
         return self.readout(self.rnn(x)[0]).reshape(x.shape[:2])
 
 
-LAYERS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 CELLS = (*LAYERS, "sigmoid")
 
 
@@ -130,9 +129,6 @@ class Config:
     test_pairs: int
 
 
-OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam}
-
-
 @np.errstate(over="ignore", invalid="ignore")  # divergence is reported once, as a TrainingError
 def train(model: nn.Module, cfg: Config, log=print) -> dict:
     """Train on fresh random `cfg.bits`-wide pairs each step. Every `cfg.check_every`
@@ -168,10 +164,6 @@ PRESETS = {
     "default": dict(cell="rnn", hidden=16, loss="bce", optimizer="adam", lr=0.02, batch=32, steps=1000),
     "classic": dict(cell="sigmoid", hidden=16, loss="mse", optimizer="sgd", lr=0.1, batch=1, steps=10000),
 }
-
-
-class UsageError(Exception):
-    """Bad input from the command line or a file: reported in one line, exit code 2."""
 
 
 def bit_width(text: str) -> int:
@@ -287,28 +279,22 @@ def save_model(path: str, model: nn.Module, config: dict) -> None:
 
 
 def load_model(path: str) -> tuple[nn.Module, dict]:
-    """(model, its saved config); UsageError for anything but a binary_add model saved by save_model."""
+    """(model, its saved config); ValueError for anything but a binary_add model saved by save_model."""
     try:
         state = load(path)
     except (OSError, ValueError) as e:
-        raise UsageError(f"--load: {e}") from None
+        raise ValueError(f"--load: {e}") from None
     config = state.get("config")
     if not isinstance(config, dict) or config.get("task") != "binary_add" or not isinstance(state.get("model"), dict):
-        raise UsageError(f"--load {path}: a tinyrnn checkpoint, but not a binary_add model")
+        raise ValueError(f"--load {path}: a tinyrnn checkpoint, but not a binary_add model")
     try:
         model = build_model(config["cell"], int(config["hidden"]))
         model.load_state_dict(state["model"])
         if not MIN_BITS <= int(config["bits"]) <= MAX_BITS:
             raise ValueError(f"training width {config['bits']} is outside [{MIN_BITS}, {MAX_BITS}]")
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise UsageError(f"--load {path}: damaged binary_add model: {e}") from None
+        raise ValueError(f"--load {path}: damaged binary_add model: {e}") from None
     return model, config
-
-
-def check_writable(flag: str, path: str | None) -> None:
-    """Fail before training, not after it, when a file cannot be written there."""
-    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise UsageError(f"{flag} {path}: directory {os.path.dirname(os.path.abspath(path))!r} does not exist")
 
 
 def show_examples(model: nn.Module, width: int, count: int = 2) -> None:
@@ -356,8 +342,8 @@ def accuracy_table(model: nn.Module, widths: list[int], n_random: int) -> tuple[
 
 
 def run(args: argparse.Namespace) -> dict:
-    for flag in ("save", "metrics"):
-        check_writable(f"--{flag}", getattr(args, flag))
+    """Train (or --load), test every width, --save; return the metrics (run_cli writes --metrics)."""
+    check_output_path(args.save, "--save")
     model, config, summary = train_or_load(args)
     start = time.perf_counter()
     widths = sorted({int(config["bits"]), *args.test_bits})
@@ -379,22 +365,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        metrics = run(args)
-        if args.metrics:
-            write_json(args.metrics, metrics)
-    except UsageError as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    except TrainingError as e:
-        print(f"{parser.prog}: error: {e}; nothing saved", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing saved", file=sys.stderr)
-        return 130
-    return 0
+    return run_cli(build_parser(), run, argv)
 
 
 if __name__ == "__main__":

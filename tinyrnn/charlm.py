@@ -18,9 +18,6 @@ whole input first, such as tagging: see `python -m tinyrnn.tagging`.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import time
 from importlib import resources
@@ -28,25 +25,29 @@ from importlib import resources
 import numpy as np
 
 from tinyrnn import functional as F
-from tinyrnn import nn, optim
+from tinyrnn import nn
+from tinyrnn.cli import (
+    CELLS,
+    OPTIMIZERS,
+    ArgumentParser,
+    TrainingError,
+    check_output_path,
+    non_negative,
+    positive,
+    run_cli,
+)
 from tinyrnn.data.text import SAMPLERS, Vocab, min_length, perplexity, read_text
 from tinyrnn.io import load, save
-from tinyrnn.nn.utils import clip_grad_norm_
+from tinyrnn.nn.utils import clip_grad_norm_, detach_state
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
-CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam}
 DEFAULT_TEXT = "charlm_default.txt"
 BIDIRECTIONAL_REFUSAL = (
     "--bidirectional: a language model predicts character t+1 from characters up to t, but a "
     "bidirectional layer also reads the window backwards, so it would see the answer while training "
     "and has no future to read while generating; see python -m tinyrnn.tagging for a task it fits"
 )
-
-
-class TrainingError(Exception):
-    """Training diverged: reported in one line, exit code 1, nothing saved."""
 
 
 class CharLM(nn.Module):
@@ -65,11 +66,6 @@ class CharLM(nn.Module):
         return self.head(out), state
 
 
-def detach(state):
-    """The state's values, cut from the graph: gradients stop at the batch boundary."""
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
 def batch_losses(model: CharLM, corpus: np.ndarray, sampling: str, batch_size: int, num_steps: int, rng):
     """Yield the mean cross-entropy of each minibatch of one epoch.
 
@@ -78,7 +74,7 @@ def batch_losses(model: CharLM, corpus: np.ndarray, sampling: str, batch_size: i
     detached, so the graph -- and memory -- never grows beyond one batch."""
     state = None
     for x, y in SAMPLERS[sampling](corpus, batch_size, num_steps, rng):
-        state = detach(state) if sampling == "sequential" and state is not None else None
+        state = detach_state(state) if sampling == "sequential" and state is not None else None
         logits, state = model(x, state)
         yield F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
 
@@ -167,46 +163,6 @@ def load_checkpoint(path: str, args) -> tuple[CharLM, Vocab]:
 # ---- command line ----------------------------------------------------------------
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except for flags and options without one."""
-
-    def _get_help_string(self, action):
-        if action.default is None or action.default is False:
-            return action.help
-        return super()._get_help_string(action)
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports a bad argument in one line (prog: error: ...) and exits 2."""
-
-    def __init__(self, **kwargs):
-        super().__init__(formatter_class=HelpFormatter, **kwargs)
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _bounded(kind, ok, rule: str):
-    """An argparse type: `kind(text)` that must satisfy ok(value), else 'must be {rule}'."""
-
-    def check(text: str):
-        value = kind(text)
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
-        return value
-
-    check.__name__ = kind.__name__  # argparse names the type in its messages
-    return check
-
-
-def positive(kind):
-    return _bounded(kind, lambda v: v > 0, "> 0")
-
-
-def non_negative(kind):
-    return _bounded(kind, lambda v: v >= 0, ">= 0")
-
-
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(
         prog="python -m tinyrnn.charlm",
@@ -291,29 +247,11 @@ def warn_unknown(vocab: Vocab, text: str, what: str) -> None:
         )
 
 
-def check_output_path(path: str | None, option: str) -> None:
-    """Fail before training, not after it, when an output file cannot be written."""
-    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise ValueError(f"{option} {path}: its directory does not exist")
-
-
-def write_json(path: str, data: dict) -> None:
-    """Write atomically: a temporary file renamed over the target."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def run(args) -> dict:
+    """Train (or --load), report perplexity and samples, --save; return the metrics (run_cli writes --metrics)."""
     if args.bidirectional:
         raise ValueError(BIDIRECTIONAL_REFUSAL)
     check_output_path(args.save, "--save")
-    check_output_path(args.metrics, "--metrics")
     text = load_text(args)
     manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -371,27 +309,7 @@ def run(args) -> dict:
         "characters": len(corpus),
         "config": vars(args),
     }
-    if args.metrics:
-        write_json(args.metrics, metrics)
     return metrics
-
-
-def run_cli(parser: ArgumentParser, run_fn, argv: list[str] | None = None) -> int:
-    """Parse argv and call run_fn(args). Bad input (ValueError, OSError): one line on
-    stderr, exit 2; a diverged run (TrainingError): exit 1; Ctrl-C: exit 130."""
-    args = parser.parse_args(argv)
-    try:
-        run_fn(args)
-    except (ValueError, OSError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    except TrainingError as e:
-        print(f"{parser.prog}: error: {e}; nothing was saved", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing was saved", file=sys.stderr)
-        return 130
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

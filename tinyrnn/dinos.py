@@ -24,17 +24,15 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from tinyrnn.charlm import (
+from tinyrnn.cli import (
     CELLS,
     OPTIMIZERS,
     ArgumentParser,
     TrainingError,
     check_output_path,
-    detach,
     non_negative,
     positive,
     run_cli,
-    write_json,
 )
 from tinyrnn.data.names import Alphabet, bundled_path, read_names, split_names
 from tinyrnn.namemodel import (
@@ -47,7 +45,7 @@ from tinyrnn.namemodel import (
     sample,
     save_checkpoint,
 )
-from tinyrnn.nn.utils import clip_grad_norm_, clip_grad_value_
+from tinyrnn.nn.utils import clip_grad_norm_, clip_grad_value_, detach_state
 from tinyrnn.random import manual_seed
 
 
@@ -113,7 +111,7 @@ def train(model: NameModel, cfg: Config, names: list[str], rng: np.random.Genera
             clip_grad_norm_(params, cfg.clip)
         opt.step()
         if state is not None:
-            state = detach(state)
+            state = detach_state(state)
         value = loss.item()
         if not math.isfinite(value):
             raise TrainingError(f"training diverged at step {step} (loss {value}): try a lower --lr or a --clip")
@@ -219,10 +217,10 @@ def build_model(args: argparse.Namespace, names: list[str], rng: np.random.Gener
 
 
 def run(args: argparse.Namespace, log=say) -> dict:
+    """Train (or --load), score, sample, --save; return the metrics (run_cli writes --metrics)."""
     if args.no_train and not args.load:
         raise ValueError("--no-train needs --load (there is no model to use otherwise)")
     check_output_path(args.save, "--save")
-    check_output_path(args.metrics, "--metrics")
     data = args.data or bundled_path()
     names = read_list("--data", data)
     try:
@@ -272,8 +270,6 @@ def run(args: argparse.Namespace, log=say) -> dict:
         save_checkpoint(args.save, model)
         log(f"saved the model to {args.save}")
     metrics["config"] = asdict(replace(cfg, steps=steps))
-    if args.metrics:
-        write_json(args.metrics, metrics)
     return metrics
 
 

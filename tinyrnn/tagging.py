@@ -27,7 +27,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
-from tinyrnn.charlm import ArgumentParser, check_output_path, positive, run_cli, write_json
+from tinyrnn.cli import ArgumentParser, positive, run_cli
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
@@ -114,7 +114,7 @@ def build_parser() -> ArgumentParser:
 
 
 def run(args) -> dict:
-    check_output_path(args.metrics, "--metrics")
+    """Train and score both taggers; return the metrics (run_cli writes --metrics)."""
     rng = np.random.default_rng(args.seed)
     train_data, test_data = make_strings(args.train, rng), make_strings(args.test, rng)
     metrics = {"forward_only_ceiling": forward_only_ceiling()}
@@ -133,8 +133,6 @@ def run(args) -> dict:
         f"held-out accuracy: forward-only {metrics['forward_only']:.1%} (the best a left-to-right reader can do "
         f"is {metrics['forward_only_ceiling']:.1%}), bidirectional {metrics['bidirectional']:.1%}"
     )
-    if args.metrics:
-        write_json(args.metrics, metrics)
     return metrics
 
 
