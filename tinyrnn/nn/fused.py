@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyrnn.nn.fused_gru import GRUKernel, GRUResetBeforeKernel
-from tinyrnn.nn.fused_kernel import Kernel, inverse, reorder, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel
 from tinyrnn.nn.fused_lstm import LSTMKernel
 from tinyrnn.nn.fused_rnn import RNNKernel
 from tinyrnn.tensor import Tensor, is_grad_enabled, make_many, tensor
@@ -123,9 +123,8 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
         d_out, *d_final = grads
         dstate = tuple(np.array(d.T) for d in d_final)
         d_out = to_time(d_out)
-        dw_ih, db_ih = np.zeros_like(kernel.w_ih), np.zeros(kernel.w_ih.shape[0], x.dtype)
-        dw_hh, db_hh = 0, None
         dx = np.empty(x.shape, x.dtype) if x.requires_grad else None
+        total = None  # [dw_ih, dw_hh, db_ih, db_hh] summed over segments
         for k in reversed(range(len(segments))):
             (s, e), v = segments[k], seg_valid[k]
             cache = caches[k] or kernel.forward(kernel.project(xs[s:e]), starts[k], v)  # recompute if needed
@@ -133,17 +132,11 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
             dh = np.ascontiguousarray(d_out[s:e].transpose(0, 2, 1))
             if v is not None:
                 dh *= v[:, None, :]  # padded outputs are constants
-            dxp, dstate, dw, db = kernel.backward(cache, dh, dstate, v)
-            dw_hh, db_hh = dw_hh + dw, db if db_hh is None else db_hh + db
-            dw_ih += sum_outer(dxp, xs[s:e], batch_major=True)
-            db_ih += np.einsum("tgb->g", dxp)  # sum over steps and batch
+            dxp, dstate, grads = kernel.backward(cache, dh, dstate, v, xs[s:e].transpose(0, 2, 1))
+            total = grads if total is None else [a + b for a, b in zip(total, grads)]
             if dx is not None:
                 dx[s:e] = np.matmul(dxp.transpose(0, 2, 1), kernel.w_ih)
-        back = inverse(kernel.order)
-        db_ih = reorder(db_ih, back)
-        db_hh = db_ih.copy() if db_hh is None else db_hh
-        named = [None if dx is None else np.ascontiguousarray(to_time(dx)), *(np.array(d.T) for d in dstate)]
-        named += [reorder(dw_ih, back), kernel.hidden_to_torch(dw_hh), db_ih, db_hh]
+        named = [None if dx is None else np.ascontiguousarray(to_time(dx)), *(np.array(d.T) for d in dstate), *total]
         return [g for t, g in zip((x, *states, *weights), named) if t is not None]
 
     finals = [np.array(s.T) for s in state]

@@ -82,7 +82,7 @@ class GRUKernel(Kernel):
                 np.copyto(h, h_prev, where=pad)
         return SimpleNamespace(gates=xp, hn=hn, hs=hs, state=(hs[S],))
 
-    def backward(self, cache, dh, dstate, valid):
+    def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
         A, h_prev = cache.gates, cache.hs[:-1]
         n, r, z = A[:, :H], A[:, H : 2 * H], A[:, 2 * H :]
@@ -102,7 +102,11 @@ class GRUKernel(Kernel):
             np.matmul(w_hh_t, da_h, out=dh_next)
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
-        return k[:, : 3 * H], (dh_next,), sum_outer(k[:, H:], h_prev), np.einsum("tgb->g", k[:, H:])
+        da_x, da_h = k[:, : 3 * H], k[:, H:]  # the gradients of W_ih x + b_ih (n, r, z), W_hh h + b_hh (r, z, n)
+        (dw_ih,), (dw_hh,) = sum_outer(da_x, x), sum_outer(da_h, h_prev)
+        back = inverse(self.order)
+        grads = [reorder(dw_ih, back), dw_hh, reorder(np.einsum("tgb->g", da_x), back), np.einsum("tgb->g", da_h)]
+        return da_x, (dh_next,), grads
 
 
 class GRUResetBeforeKernel(Kernel):
@@ -139,7 +143,7 @@ class GRUResetBeforeKernel(Kernel):
                 np.copyto(h, h_prev, where=pad)
         return SimpleNamespace(gates=xp, rh=rh, hs=hs, state=(hs[S],))
 
-    def backward(self, cache, dh, dstate, valid):
+    def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
         k, h_prev = cache.gates, cache.hs[:-1]  # the gates' slots become their factors, then da
         n, z, r = k[:, :H], k[:, H : 2 * H], k[:, 2 * H :]
@@ -166,8 +170,7 @@ class GRUResetBeforeKernel(Kernel):
             dh_next += tmp
             np.multiply(drh, r_t, out=tmp)
             dh_next += tmp
-        dw_hh = np.concatenate([sum_outer(k[:, H:], h_prev), sum_outer(k[:, :H], cache.rh)])
-        return k, (dh_next,), dw_hh, None
-
-    def hidden_to_torch(self, dw_hh):
-        return reorder(dw_hh, inverse(self.hidden_order))
+        (dw_ih,), (dw_zr,), (dw_n,) = sum_outer(k, x), sum_outer(k[:, H:], h_prev), sum_outer(k[:, :H], cache.rh)
+        db = reorder(np.einsum("tgb->g", k), inverse(self.order))  # every bias just adds to a
+        dw_hh = reorder(np.concatenate([dw_zr, dw_n]), inverse(self.hidden_order))
+        return k, (dh_next,), [reorder(dw_ih, inverse(self.order)), dw_hh, db, db.copy()]

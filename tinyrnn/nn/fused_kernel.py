@@ -44,10 +44,9 @@ def inverse(order: tuple[int, ...]) -> tuple[int, ...]:
 class Kernel:
     """One layer and direction of a recurrent net, as NumPy forward + BPTT.
 
-    Subclasses set `order` (torch gate of each internal gate block of W_ih),
-    `n_states` (1, or 2 for the LSTM's (h, c)), fill `self.w_ih` (G*H, I) and
-    `self.b_x` (G*H,) or None (all the bias that can be added to the input
-    projection) in internal order, and implement:
+    Subclasses set `n_states` (1, or 2 for the LSTM's (h, c)), fill `self.H`,
+    `self.w_ih` (G*H, I) and `self.b_x` (G*H,) or None (all the bias that can be
+    added to the input projection) with their gates in internal order, and implement:
 
     forward(xp, state, valid) -> cache
         xp (S, G*H, B): W_ih x_t + b_x for S steps (the kernel may overwrite it);
@@ -55,21 +54,15 @@ class Kernel:
         cache.hs (S+1, H, B) holds h_{-1} (the start state) then every h_t,
         cache.state the states after the last step. At a step where a column is
         not valid its states are carried over unchanged.
-    backward(cache, dh, dstate, valid) -> (dxp, dstate0, dw_hh, db_hh)
+    backward(cache, dh, dstate, valid, x) -> (dxp, dstate0, grads)
         dh (S, H, B): dL/dh_t from above (zero where not valid; may be
-        overwritten); dstate: dL/d(final states). Returns dL/dxp (S, G*H, B),
-        dL/d(start states) and the hidden weights' gradients over these steps,
-        dw_hh in internal order, db_hh in torch's order or None, meaning "the
-        same as b_ih's" (a hidden bias that just adds to the pre-activation).
-        The cache is used up (overwritten).
-    hidden_to_torch(dw_hh) -> dw_hh in torch's gate order.
+        overwritten); dstate: dL/d(final states); x (S, I, B): the inputs of
+        these steps. Returns dL/dxp (S, G*H, B) in internal order, dL/d(start
+        states), and grads = [dw_ih, dw_hh, db_ih, db_hh] over these steps in
+        torch's layout. The cache is used up (overwritten).
     """
 
-    order: tuple[int, ...]
     n_states: int
-
-    def hidden_to_torch(self, dw_hh: np.ndarray) -> np.ndarray:
-        return dw_hh
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """W_ih x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
@@ -91,18 +84,18 @@ def chunks(n_steps: int) -> list[slice]:
     return [slice(s, min(s + CHUNK, n_steps)) for s in range(0, n_steps, CHUNK)]
 
 
-def sum_outer(d: np.ndarray, v: np.ndarray, batch_major: bool = False) -> np.ndarray:
-    """sum over t and b of d[t, :, b] v[t, :, b]^T: the gradient of a weight that
-    multiplies v at every step, given the gradients d of its products.
+def sum_outer(d: np.ndarray, *vs: np.ndarray) -> list[np.ndarray]:
+    """For each v: the sum over t and b of d[t, :, b] v[t, :, b]^T, the gradient of a
+    weight that multiplies v at every step, given the gradients d of its products.
 
-    d (S, G*H, B); v (S, K, B), or (S, B, K) if batch_major; returns (G*H, K).
-    One matmul per CHUNK steps, (G*H, C*B) @ (C*B, K), on copies small enough to stay in cache."""
-    n_out, n_in = d.shape[1], v.shape[2 if batch_major else 1]
-    total = np.zeros((n_out, n_in), d.dtype)
+    d (S, G*H, B), each v (S, K, B); returns one (G*H, K) array per v. One matmul
+    (G*H, C*B) @ (C*B, K) per CHUNK steps, on copies small enough to stay in cache."""
+    totals = [np.zeros((d.shape[1], v.shape[1]), d.dtype) for v in vs]
     for c in chunks(d.shape[0]):
-        v_c = v[c] if batch_major else v[c].transpose(0, 2, 1)
-        total += d[c].transpose(1, 0, 2).reshape(n_out, -1) @ v_c.reshape(-1, n_in)
-    return total
+        d_c = d[c].transpose(1, 0, 2).reshape(d.shape[1], -1)
+        for total, v in zip(totals, vs):
+            total += d_c @ v[c].transpose(0, 2, 1).reshape(-1, v.shape[1])
+    return totals
 
 
 def padding(valid: np.ndarray | None, n_steps: int) -> list:

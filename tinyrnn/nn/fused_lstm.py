@@ -74,7 +74,7 @@ class LSTMKernel(Kernel):
                 np.copyto(c, c_prev, where=pad)
         return SimpleNamespace(gates=xp, cs=cs, tanh_c=tanh_c, hs=hs, state=(hs[S], cs[S]))
 
-    def backward(self, cache, dh, dstate, valid):
+    def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
         k = cache.gates  # the gates' slots become their factors, then da
         for c in chunks(S):  # a few steps at a time: small temporaries on long sequences
@@ -106,7 +106,6 @@ class LSTMKernel(Kernel):
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
             dc *= f
-        return k, (dh_next, dc), sum_outer(k, cache.hs[:-1]), None
-
-    def hidden_to_torch(self, dw_hh):
-        return reorder(dw_hh, inverse(ORDER))
+        dw_ih, dw_hh = sum_outer(k, x, cache.hs[:-1])
+        db = np.einsum("tgb->g", k)  # both biases just add to a
+        return k, (dh_next, dc), [reorder(g, inverse(ORDER)) for g in (dw_ih, dw_hh, db, db)]

@@ -16,7 +16,6 @@ from tinyrnn.nn.fused_kernel import Kernel, padding, sum_outer
 
 
 class RNNKernel(Kernel):
-    order = (0,)
     n_states = 1
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
@@ -40,7 +39,7 @@ class RNNKernel(Kernel):
                 np.copyto(h, h_prev, where=pad)
         return SimpleNamespace(hs=hs, state=(hs[S],))
 
-    def backward(self, cache, dh, dstate, valid):
+    def backward(self, cache, dh, dstate, valid, x):
         S = dh.shape[0]
         h = cache.hs[1:]
         da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
@@ -53,4 +52,6 @@ class RNNKernel(Kernel):
             np.matmul(w_hh_t, da_t, out=dh_next)
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
-        return da, (dh_next,), sum_outer(da, cache.hs[:-1]), None
+        dw_ih, dw_hh = sum_outer(da, x, cache.hs[:-1])
+        db = np.einsum("tgb->g", da)  # both biases just add to a
+        return da, (dh_next,), [dw_ih, dw_hh, db, db.copy()]
