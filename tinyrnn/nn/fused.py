@@ -108,7 +108,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
     # forward: one segment at a time; keep its cache (its saved activations) unless checkpointing
     parents = [t for t in (x, *states, *weights) if t is not None]
     keep = checkpoint is None and is_grad_enabled() and any(p.requires_grad for p in parents)
-    state = tuple(np.array(s.data.T) for s in states)  # (H, B) columns
+    state = tuple(np.ascontiguousarray(s.data.T) for s in states)  # (H, B) columns
     starts, caches, out = [], [], np.empty((T, B, kernel.H), x.dtype)
     for (s, e), v in zip(segments, seg_valid):
         starts.append(state)
@@ -121,7 +121,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
 
     def vjp(grads):
         d_out, *d_final = grads
-        dstate = tuple(np.array(d.T) for d in d_final)
+        dstate = tuple(np.ascontiguousarray(d.T) for d in d_final)
         d_out = to_time(d_out)
         dx = np.empty(x.shape, x.dtype) if x.requires_grad else None
         total = None  # [dw_ih, dw_hh, db_ih, db_hh] summed over segments
@@ -136,10 +136,11 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
             total = grads if total is None else [a + b for a, b in zip(total, grads)]
             if dx is not None:
                 dx[s:e] = np.matmul(dxp.transpose(0, 2, 1), kernel.w_ih)
-        named = [None if dx is None else np.ascontiguousarray(to_time(dx)), *(np.array(d.T) for d in dstate), *total]
+        d_start = [np.ascontiguousarray(d.T) for d in dstate]
+        named = [None if dx is None else np.ascontiguousarray(to_time(dx)), *d_start, *total]
         return [g for t, g in zip((x, *states, *weights), named) if t is not None]
 
-    finals = [np.array(s.T) for s in state]
+    finals = [np.ascontiguousarray(s.T) for s in state]
     return make_many([np.ascontiguousarray(to_time(out)), *finals], tuple(parents), vjp)
 
 

@@ -70,7 +70,7 @@ class GRUKernel(Kernel):
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], hn, padding(valid, S))
         for rz, n, r, z, h_prev, h, hn_t, pad in steps:  # step t's gates n, r, z, in place
-            np.matmul(self.w_hh, h_prev, out=a_h)  # W_hr h, W_hz h, W_hn h
+            np.dot(self.w_hh, h_prev, out=a_h)  # W_hr h, W_hz h, W_hn h
             rz += a_h[: 2 * H]
             sigmoid_(rz)
             np.add(a_h[2 * H :], self.b_hn, out=hn_t)  # hn = W_hn h + b_hn
@@ -99,7 +99,7 @@ class GRUKernel(Kernel):
         for dh_t, da, da_h, z_t in reversed(list(steps)):
             dh_t += dh_next
             da *= dh_t  # da_n, da_r, da_z, dhn
-            np.matmul(w_hh_t, da_h, out=dh_next)
+            np.dot(w_hh_t, da_h, out=dh_next)
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
         da_x, da_h = k[:, : 3 * H], k[:, H:]  # the gradients of W_ih x + b_ih (n, r, z), W_hh h + b_hh (r, z, n)
@@ -131,11 +131,11 @@ class GRUResetBeforeKernel(Kernel):
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], rh, padding(valid, S))
         for zr, n, z, r, h_prev, h, rh_t, pad in steps:  # step t's gates n, z, r, in place
-            np.matmul(self.w_hzr, h_prev, out=a_h)  # W_hz h, W_hr h
+            np.dot(self.w_hzr, h_prev, out=a_h)  # W_hz h, W_hr h
             zr += a_h
             sigmoid_(zr)
             np.multiply(r, h_prev, out=rh_t)
-            np.matmul(self.w_hn, rh_t, out=tmp)  # W_hn (r * h)
+            np.dot(self.w_hn, rh_t, out=tmp)  # W_hn (r * h)
             n += tmp
             np.tanh(n, out=n)
             _update(h_prev, n, z, tmp, out=h)
@@ -163,9 +163,9 @@ class GRUResetBeforeKernel(Kernel):
         for dh_t, da_nz, da_n, da_zr, da_r, z_t, r_t in reversed(list(steps)):
             dh_t += dh_next
             da_nz *= dh_t  # da_n, da_z
-            np.matmul(w_hn_t, da_n, out=drh)
+            np.dot(w_hn_t, da_n, out=drh)
             da_r *= drh
-            np.matmul(w_hzr_t, da_zr, out=dh_next)
+            np.dot(w_hzr_t, da_zr, out=dh_next)
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
             np.multiply(drh, r_t, out=tmp)

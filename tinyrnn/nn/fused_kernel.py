@@ -1,4 +1,4 @@
-"""What the fused RNN, GRU and LSTM kernels share: their interface and two helpers.
+"""What the fused RNN, GRU and LSTM kernels share: their interface and small helpers.
 
 A kernel runs one layer and direction over a stretch of time steps with plain
 NumPy, forward and backward (BPTT written out), and knows nothing about Tensors;

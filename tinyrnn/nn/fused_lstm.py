@@ -59,7 +59,7 @@ class LSTMKernel(Kernel):
         gates = xp[:, : 3 * H], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H : 3 * H], xp[:, 3 * H :]
         steps = zip(xp, *gates, hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_c, padding(valid, S))
         for a, sig, o, i, f, g, h_prev, h, c_prev, c, tanh_ct, pad in steps:  # a: step t's gates, in place
-            np.matmul(self.w_hh_half, h_prev, out=a_h)
+            np.dot(self.w_hh_half, h_prev, out=a_h)
             a += a_h
             np.tanh(a, out=a)
             sig *= 0.5
@@ -102,7 +102,7 @@ class LSTMKernel(Kernel):
             dc += dc_h
             da_o *= dh_t
             da_ifg *= dc  # da_i, da_f, da_g
-            np.matmul(w_hh_t, da, out=dh_next)
+            np.dot(w_hh_t, da, out=dh_next)
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
             dc *= f

@@ -29,7 +29,7 @@ class RNNKernel(Kernel):
         hs = np.empty((S + 1, H, B), xp.dtype)
         hs[0] = state[0]
         for a, h_prev, h, pad in zip(xp, hs[:-1], hs[1:], padding(valid, S)):
-            np.matmul(self.w_hh, h_prev, out=h)
+            np.dot(self.w_hh, h_prev, out=h)
             h += a
             if self.nonlinearity == "tanh":
                 np.tanh(h, out=h)
@@ -49,7 +49,7 @@ class RNNKernel(Kernel):
         for dh_t, da_t, pad in reversed(list(zip(dh, da, padding(valid, S)))):
             dh_t += dh_next
             da_t *= dh_t
-            np.matmul(w_hh_t, da_t, out=dh_next)
+            np.dot(w_hh_t, da_t, out=dh_next)
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
         dw_ih, dw_hh = sum_outer(da, x, cache.hs[:-1])
