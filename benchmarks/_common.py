@@ -95,10 +95,13 @@ def set_torch_threads(torch, n: int = 1) -> None:
             pass
 
 
-def interleaved(fns: dict, reps: int, warmup: int = 1, clock=time.perf_counter) -> dict:
+def interleaved(fns: dict, reps: int, warmup: int = 1, clock=time.perf_counter, warm: int = 1) -> dict:
     """Time each callable `reps` times, alternating them (and rotating who goes
-    first); returns {name: [seconds, ...]}. clock=time.process_time counts only
-    this process's CPU time (steadier on a busy machine with one thread)."""
+    first); returns {name: [seconds, ...]}. Each timed call comes right after
+    `warm` untimed calls of the same callable, so that it runs as in a training
+    loop, with its caches warm rather than just flushed by the other library.
+    clock=time.process_time counts only this process's CPU time (steadier on a
+    busy machine with one thread)."""
     names = list(fns)
     for _ in range(warmup):
         for name in names:
@@ -106,6 +109,8 @@ def interleaved(fns: dict, reps: int, warmup: int = 1, clock=time.perf_counter) 
     times = {name: [] for name in names}
     for r in range(reps):
         for name in names[r % len(names) :] + names[: r % len(names)]:
+            for _ in range(warm):
+                fns[name]()
             start = clock()
             fns[name]()
             times[name].append(clock() - start)

@@ -4,9 +4,10 @@ One training step of a character language model: one-hot inputs (vocab 65),
 one recurrent layer, a Linear to 65 logits, cross-entropy on every step,
 backward, SGD. Throughput is characters per second (batch * length / step
 time); each tinyrnn figure is also given as a ratio to torch.nn.LSTM/GRU/RNN
-measured in the same run (repetitions interleaved, medians, the same thread
-count for both). Also: peak memory of one LSTM step at hidden 512, batch 32,
-length 1000, each library in its own fresh process.
+measured in the same run (repetitions interleaved, each timed step right
+after an untimed one of the same library; medians; the same thread count).
+Also: peak memory of one LSTM step at hidden 512, batch 32, length 1000, each
+library in its own fresh process.
 
     python benchmarks/bench_rnn.py --quick     # a few rows, under 2 minutes
     python benchmarks/bench_rnn.py             # the full table (~15 minutes)
@@ -137,7 +138,7 @@ def time_row(np, torch, tr, row, budget, clock):
     if max(abs(v - first["torch"]) for v in first.values()) > tol * max(1.0, abs(first["torch"])):
         raise RuntimeError(f"{row}: the libraries disagree on the loss: {first}")
     once = _common.interleaved(steps, reps=1, warmup=0, clock=clock)
-    per_round = sum(t[0] for t in once.values())
+    per_round = 2 * sum(t[0] for t in once.values())  # each timed step follows an untimed one
     reps = int(min(15, max(3, budget / per_round)))
     times = _common.interleaved(steps, reps=reps, warmup=0, clock=clock)
     chars = batch * length
@@ -257,7 +258,8 @@ def markdown(meta, rows, memory) -> str:
         f"CPU: {meta['cpu']} ({meta['cores']} cores). Threads per library: {meta['threads_used']}.",
         f"NumPy {meta['numpy']} with {meta['numpy_blas']} ({meta['openblas_core']} kernels, "
         f"OPENBLAS_CORETYPE={meta['openblas_coretype_env']}); torch {meta.get('torch')} ({meta.get('torch_blas')}).",
-        f"Times: medians of interleaved repetitions, {meta['clock']} clock.",
+        f"Times: medians of interleaved repetitions (each timed step follows an untimed one of the same library), "
+        f"{meta['clock']} clock.",
         "Training step: one-hot (vocab 65) -> layer -> Linear -> cross-entropy on every step -> backward -> SGD.",
         "",
         "| layer | dtype | batch | length | hidden | torch char/s | fused char/s | fused / torch "
