@@ -381,3 +381,16 @@ def test_rnn_rejects_an_unknown_nonlinearity():
     x, (h0,), weights = make_case("rnn_tanh", 2, 1, 1, 2, False, True, seed=0)
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         rnn_sequence(x, h0, *weights, nonlinearity="sigmoid")
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_layers_use_the_fused_kernels_by_default(monkeypatch, fused):
+    import tinyrnn.nn.recurrent as recurrent
+
+    calls = []
+    real = recurrent.lstm_sequence
+    monkeypatch.setattr(recurrent, "lstm_sequence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    kwargs = {} if fused else {"fused": False}
+    layer = tr.nn.LSTM(2, 3, num_layers=2, bidirectional=True, **kwargs)
+    layer(np.zeros((4, 1, 2)))
+    assert len(calls) == (4 if fused else 0)  # one fused node per layer and direction
