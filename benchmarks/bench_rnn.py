@@ -10,7 +10,7 @@ Also: peak memory of one LSTM step at hidden 512, batch 32, length 1000, each
 library in its own fresh process.
 
     python benchmarks/bench_rnn.py --quick     # a few rows, under 2 minutes
-    python benchmarks/bench_rnn.py             # the full table (~15 minutes)
+    python benchmarks/bench_rnn.py             # the full table (~4 minutes on 2 cores)
     python benchmarks/bench_rnn.py --profile LSTM:float32:32:35:128   # where one row's time goes
 
 Writes benchmarks/results/rnn.json and prints a markdown table.

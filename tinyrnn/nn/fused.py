@@ -5,7 +5,7 @@ lets autograd find the gradient; it is the reference to read. Here one node
 runs all T steps of one layer and direction in plain NumPy and its VJP is
 backpropagation through time written out (fused_rnn.py, fused_gru.py,
 fused_lstm.py: the equations of each cell, in one place). The input
-projection W_ih x_t for all steps is one matmul up front, each step is one
+projection W_ih x_t of all steps is one matmul call up front, each step is one
 matmul for the gates plus a few in-place elementwise calls on preallocated
 buffers, and float32 stays float32.
 
