@@ -35,7 +35,6 @@ ORDER = (3, 0, 1, 2)  # internal blocks o, i, f, g hold torch's gates 3, 0, 1, 2
 
 
 class LSTMKernel(Kernel):
-    order = ORDER
     n_states = 2
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
