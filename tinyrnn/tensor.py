@@ -155,13 +155,13 @@ class IndexGrad:
 
 
 def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
-    key = id(node)
+    key, data = id(node), node.data
     if isinstance(g, IndexGrad):
         buf = grads.get(key)
         if buf is None:
-            buf = np.zeros(node.shape, node.dtype)
+            buf = np.zeros(data.shape, data.dtype)
         elif key not in owned:
-            buf = buf.astype(node.dtype, copy=True)
+            buf = buf.astype(data.dtype, copy=True)
         if _is_advanced(g.index):
             np.add.at(buf, g.index, g.value)  # repeated indices add up
         else:
@@ -169,9 +169,10 @@ def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
         grads[key] = buf
         owned.add(key)
         return
-    g = unbroadcast(g, node.shape)
-    if g.dtype != node.dtype:
-        g = g.astype(node.dtype)
+    if g.shape != data.shape:
+        g = unbroadcast(g, data.shape)
+    if g.dtype != data.dtype:
+        g = g.astype(data.dtype)
     prev = grads.get(key)
     if prev is None:
         grads[key] = g
