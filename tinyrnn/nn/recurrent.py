@@ -115,7 +115,7 @@ class _Recurrent(Module):
             x = outs[0] if len(outs) == 1 else cat(outs, axis=2)
             if layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, self.training)
-        final_states = tuple(stack([f[i] for f in finals]) for i in range(len(self.state_names)))
+        final_states = tuple(_stack_layers([f[i] for f in finals]) for i in range(len(self.state_names)))
         if unbatched:
             return x.reshape(T, -1), tuple(s.reshape(s.shape[0], -1) for s in final_states)
         return (x.transpose(1, 0, 2) if self.batch_first else x), final_states
@@ -142,7 +142,7 @@ class _Recurrent(Module):
             s = tensor(s)
             if s.shape != expected:
                 raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {s.shape}")
-            states.append(unbind(s.reshape(LD, B, H)))
+            states.append([s.reshape(B, H)] if LD == 1 else unbind(s.reshape(LD, B, H)))
         return states
 
     def _check_lengths(self, lengths, T: int, B: int, unbatched: bool) -> np.ndarray | None:
@@ -165,6 +165,11 @@ class _Recurrent(Module):
         lengths (B,) ints or None -> (output (T, B, D*H) [batch_first: (B, T, D*H)], h_n (L*D, B, H))."""
         output, (h_n,) = self._forward(x, None if h0 is None else (h0,), lengths)
         return output, h_n
+
+
+def _stack_layers(states: list[Tensor]) -> Tensor:
+    """L*D states (B, H) -> (L*D, B, H); a single one is just reshaped (no stack node)."""
+    return states[0].reshape(1, *states[0].shape) if len(states) == 1 else stack(states)
 
 
 class RNN(_Recurrent):
