@@ -147,28 +147,27 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
 def _check(name, gates, x, states, weights):
     """Coerce to Tensors and check shapes and dtypes; a missing state is zeros."""
     x = tensor(x)
-    w_ih, w_hh, b_ih, b_hh = (None if w is None else tensor(w) for w in weights)
+    weights = [None if w is None else tensor(w) for w in weights]
     if x.ndim != 3:
         raise ValueError(f"{name}: x must be (T, B, I), got shape {x.shape}")
     T, B, n_in = x.shape
     if T == 0:
         raise ValueError(f"{name}: x has no time steps (shape {x.shape})")
-    H = w_hh.shape[-1]
-    expected = {"w_ih": (gates * H, n_in), "w_hh": (gates * H, H), "b_ih": (gates * H,), "b_hh": (gates * H,)}
-    for key, w in zip(expected, (w_ih, w_hh, b_ih, b_hh)):
-        if w is not None and w.shape != expected[key]:
-            sizes = f"input size {n_in}, hidden size {H}"
-            raise ValueError(f"{name}: {key} must be {expected[key]} for {sizes}; got {w.shape}")
+    H = weights[1].shape[-1]
+    expected = [(gates * H, n_in), (gates * H, H), (gates * H,), (gates * H,)]
+    for key, w, shape in zip(("w_ih", "w_hh", "b_ih", "b_hh"), weights, expected):
+        if w is not None and w.shape != shape:
+            raise ValueError(f"{name}: {key} must be {shape} for input size {n_in}, hidden size {H}; got {w.shape}")
     states = [Tensor(np.zeros((B, H), x.dtype)) if s is None else tensor(s) for s in states]
     for s in states:
         if s.shape != (B, H):
             raise ValueError(f"{name}: initial states must be (B, H) = {(B, H)}, got {s.shape}")
-    for t in (*states, w_ih, w_hh, b_ih, b_hh):
+    for t in (*states, *weights):
         if t is not None and t.dtype != x.dtype:
             raise TypeError(f"{name}: every input must have x's dtype {x.dtype}, got {t.dtype}")
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":
         raise TypeError(f"{name}: x must be floating point, got {x.dtype}")
-    return x, states, [w_ih, w_hh, b_ih, b_hh]
+    return x, states, weights
 
 
 def _time_order(name, lengths, T, B, reverse):
