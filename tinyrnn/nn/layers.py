@@ -7,13 +7,28 @@ import numpy as np
 from tinyrnn import functional as F
 from tinyrnn.nn.module import Module, Parameter, fan_in_bound, init_uniform
 from tinyrnn.random import get_rng
-from tinyrnn.tensor import Tensor, tensor
+from tinyrnn.tensor import Tensor, make, tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight^T + bias: x (..., in), weight (out, in), bias (out,) or None -> (..., out)."""
-    y = x @ weight.T
-    return y if bias is None else y + bias
+    """x @ weight^T + bias as one op: x (..., in), weight (out, in), bias (out,) or None -> (..., out).
+
+    With X the rows of x as an (N, in) matrix and G = dL/dy as (N, out):
+        Y = X W^T + b        dX = G W,   dW = G^T X,   db = G summed over the rows
+    """
+    x, weight = tensor(x), tensor(weight)
+    X = x.data.reshape(-1, x.shape[-1])
+    Y = X @ weight.data.T
+    if bias is not None:
+        Y += bias.data
+
+    def vjp(g):
+        G = g.reshape(Y.shape)
+        dx = (G @ weight.data).reshape(x.shape) if x.requires_grad else None
+        return dx, G.T @ X, G.sum(axis=0)
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return make(Y.reshape(*x.shape[:-1], -1), parents, vjp)
 
 
 class Linear(Module):
