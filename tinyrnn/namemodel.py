@@ -35,10 +35,8 @@ class NameModel(nn.Module):
 
     def forward(self, inputs: np.ndarray, state=None, lengths: np.ndarray | None = None):
         """inputs (T, B) ids, state as the layer returns it (None: zeros) -> (logits (T, B, V), state)."""
-        T, B = inputs.shape
         out, state = self.rnn(Tensor(self.one_hot[inputs]), state, lengths)
-        logits = self.head(out.reshape(T * B, -1))  # a 2-D matmul: its backward needs no batched (T, H, V) product
-        return logits.reshape(T, B, -1), state
+        return self.head(out), state
 
 
 def course_init(model: NameModel, rng: np.random.Generator) -> None:
