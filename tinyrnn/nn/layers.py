@@ -25,7 +25,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def vjp(g):
         G = g.reshape(Y.shape)
         dx = (G @ weight.data).reshape(x.shape) if x.requires_grad else None
-        return dx, G.T @ X, G.sum(axis=0)
+        dw = (X.T @ G).T  # G^T X, summed in the order of the matmul + transpose ops this replaced: same bits
+        return dx, dw, G.sum(axis=0)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     return make(Y.reshape(*x.shape[:-1], -1), parents, vjp)
