@@ -129,7 +129,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
             (s, e), v = segments[k], seg_valid[k]
             cache = caches[k] or kernel.forward(kernel.project(xs[s:e]), starts[k], v)  # recompute if needed
             caches[k] = None  # the backward uses the cache up
-            dh = np.ascontiguousarray(d_out[s:e].transpose(0, 2, 1))
+            dh = d_out[s:e].transpose(0, 2, 1).copy()  # the kernel overwrites it: never the caller's array
             if v is not None:
                 dh *= v[:, None, :]  # padded outputs are constants
             dxp, dstate, grads = kernel.backward(cache, dh, dstate, v, xs[s:e].transpose(0, 2, 1))
