@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -188,6 +189,8 @@ def transpose_cases(draw) -> Case:
     shape = draw(st.just((2, 3, 4)) | shapes(max_dims=4))
     cycle = st.just((1, 2, 0)) if len(shape) == 3 else st.nothing()
     order = draw(cycle | st.none() | st.permutations(range(len(shape))).map(tuple))
+    if order is not None and draw(st.booleans()):  # the same permutation, some axes counted from the end
+        order = tuple(a - len(shape) if draw(st.booleans()) else a for a in order)
     return Case((draw(arrays(shape)),), {"axes": order})
 
 
@@ -210,6 +213,13 @@ def index_cases(draw, kind: str) -> Case:
         n = shape[axis]
         picks = draw(hnp.arrays(np.int64, draw(st.integers(1, 6)), elements=st.integers(-n, n - 1)))
         index = (slice(None),) * axis + (picks,)
+    elif kind == "arrays":  # integer arrays on two axes (paired entries, repeats welcome), with None or ...
+        assume(len(shape) >= 2)
+        form = draw(st.sampled_from(["a, b", "None, a, b", "a, b, ...", "..., a, b"]))
+        sizes = shape[-2:] if form.startswith("...") else shape[:2]  # the two axes the arrays address
+        size = draw(st.integers(1, 5))
+        a, b = (draw(hnp.arrays(np.int64, size, elements=st.integers(-n, n - 1))) for n in sizes)
+        index = {"a, b": (a, b), "None, a, b": (None, a, b), "a, b, ...": (a, b, ...), "..., a, b": (..., a, b)}[form]
     else:  # boolean mask over the first k axes
         index = draw(hnp.arrays(np.bool_, shape[:k]))
     return Case((x,), {"index": index})

@@ -119,7 +119,7 @@ def t_transpose(x, axes):
     return x.permute(tuple(reversed(range(x.ndim))) if axes is None else axes)
 
 
-INDEX_KINDS = ("slice", "int", "array", "mask")
+INDEX_KINDS = ("slice", "int", "array", "arrays", "mask")
 
 
 def np_getitem(x, index):

@@ -178,9 +178,10 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 
 def transpose(x: Tensor, *axes) -> Tensor:
+    """x with its axes permuted (reversed when none are given), like ndarray.transpose."""
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    axes = tuple(axes) or tuple(reversed(range(x.ndim)))
-    inverse = tuple(np.argsort(axes))
+    axes = tuple(a % x.ndim for a in axes) or tuple(reversed(range(x.ndim)))
+    inverse = tuple(np.argsort(axes))  # the VJP undoes the permutation
     return make(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),))
 
 
