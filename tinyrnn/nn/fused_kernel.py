@@ -90,11 +90,12 @@ def sum_outer(d: np.ndarray, *vs: np.ndarray) -> list[np.ndarray]:
 
     d (S, G*H, B), each v (S, K, B); returns one (G*H, K) array per v. One matmul
     (G*H, C*B) @ (C*B, K) per CHUNK steps, on copies small enough to stay in cache."""
-    totals = [np.zeros((d.shape[1], v.shape[1]), d.dtype) for v in vs]
+    totals = [None] * len(vs)
     for c in chunks(d.shape[0]):
         d_c = d[c].transpose(1, 0, 2).reshape(d.shape[1], -1)
-        for total, v in zip(totals, vs):
-            total += d_c @ v[c].transpose(0, 2, 1).reshape(-1, v.shape[1])
+        for i, v in enumerate(vs):
+            term = d_c @ v[c].transpose(0, 2, 1).reshape(-1, v.shape[1])
+            totals[i] = term if totals[i] is None else np.add(totals[i], term, out=totals[i])
     return totals
 
 
