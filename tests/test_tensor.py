@@ -429,3 +429,20 @@ def test_make_records_nothing_when_no_parent_needs_grad() -> None:
     x = tr.Tensor(X)
     y = make(X * 2, (x,), lambda g: (2 * g,))
     assert not y.requires_grad and y.is_leaf
+
+
+def test_a_tensor_goes_where_arrays_go() -> None:
+    t = tr.Tensor(np.array([0, 2]))
+    np.testing.assert_array_equal(np.asarray(t), [0, 2])
+    np.testing.assert_array_equal(tr.functional.one_hot(t, 3).data, np.eye(3)[[0, 2]])
+    assert np.asarray(tr.Tensor(np.ones(2, np.float32)), dtype=np.float64).dtype == np.float64
+
+
+def test_no_grad_as_a_decorator_keeps_the_name_and_docstring() -> None:
+    @tr.no_grad()
+    def double(x):
+        """Twice x."""
+        return x * 2
+
+    assert (double.__name__, double.__doc__) == ("double", "Twice x.")
+    assert not double(tr.Tensor(np.ones(2), requires_grad=True)).requires_grad

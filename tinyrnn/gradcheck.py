@@ -8,6 +8,8 @@ both are around 1e-10 times the size of f, hence float64 only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinyrnn.tensor import Tensor
@@ -27,7 +29,7 @@ def _as_inputs(inputs) -> list[Tensor]:
     return [Tensor(np.array(x.data, order="C")) for x in tensors]
 
 
-def numerical_grad(fn, *inputs, eps: float = 1e-6) -> list[np.ndarray]:
+def numerical_grad(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6) -> list[np.ndarray]:
     """d fn(*inputs).sum() / d input, for every input, by central differences.
 
     `fn` takes Tensors and returns a Tensor. Copies of the inputs are perturbed
@@ -50,7 +52,9 @@ def numerical_grad(fn, *inputs, eps: float = 1e-6) -> list[np.ndarray]:
     return grads
 
 
-def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4, seed: int = 0
+) -> bool:
     """Check backward() of `fn` against finite differences on every input entry.
 
     A non-scalar output is reduced to sum(fn(*inputs) * w) with a fixed random

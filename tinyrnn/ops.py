@@ -29,30 +29,36 @@ def _pair(op: str, a, b, fn):
 
 
 def add(a, b) -> Tensor:
+    """a + b (broadcasting): dL/da = dL/db = g, summed back to each shape."""
     a, b, y = _pair("add", a, b, np.add)
     return make(y, (a, b), lambda g: (g, g))
 
 
 def sub(a, b) -> Tensor:
+    """a - b (broadcasting): dL/da = g, dL/db = -g."""
     a, b, y = _pair("sub", a, b, np.subtract)
     return make(y, (a, b), lambda g: (g, -g))
 
 
 def mul(a, b) -> Tensor:
+    """a * b elementwise (broadcasting): dL/da = g b, dL/db = g a."""
     a, b, y = _pair("mul", a, b, np.multiply)
     return make(y, (a, b), lambda g: (g * b.data, g * a.data))
 
 
 def div(a, b) -> Tensor:
+    """a / b elementwise (broadcasting): dL/da = g / b, dL/db = -g a / b^2 = -g y / b."""
     a, b, y = _pair("div", a, b, np.divide)
     return make(y, (a, b), lambda g: (g / b.data, -g * y / b.data))
 
 
 def neg(x: Tensor) -> Tensor:
+    """-x: dL/dx = -g."""
     return make(-x.data, (x,), lambda g: (-g,))
 
 
 def pow(x: Tensor, p: float) -> Tensor:
+    """x ** p for a number p: dL/dx = g p x^(p-1)."""
     if isinstance(p, Tensor):
         raise TypeError("pow: the exponent must be a Python number, not a Tensor")
     # p == 0 has gradient 0 everywhere (p * x**(p-1) would be 0 * inf = nan at x = 0)
@@ -90,15 +96,18 @@ def matmul(a, b) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
+    """e^x: dL/dx = g e^x = g y."""
     y = np.exp(x.data)
     return make(y, (x,), lambda g: (g * y,))
 
 
 def log(x: Tensor) -> Tensor:
+    """Natural log: dL/dx = g / x."""
     return make(np.log(x.data), (x,), lambda g: (g / x.data,))
 
 
 def tanh(x: Tensor) -> Tensor:
+    """tanh(x): dL/dx = g (1 - y^2), from the saved output."""
     y = np.tanh(x.data)
     return make(y, (x,), lambda g: (g * (1 - y * y),))
 
@@ -114,6 +123,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
+    """max(x, 0): dL/dx = g where x > 0, else 0."""
     return make(np.maximum(x.data, 0), (x,), lambda g: (g * (x.data > 0),))
 
 
@@ -144,11 +154,13 @@ def _expand(g: np.ndarray, x_shape: tuple, axis, keepdims: bool) -> np.ndarray:
 
 
 def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """Sum over `axis` (None: all): every summed entry gets g."""
     y = np.sum(x.data, axis=axis, keepdims=keepdims)
     return make(np.asarray(y), (x,), lambda g: (np.broadcast_to(_expand(g, x.shape, axis, keepdims), x.shape),))
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
+    """Mean over `axis` (None: all): every entry gets g / (number averaged)."""
     y = np.mean(x.data, axis=axis, keepdims=keepdims)
     n = x.data.size / builtins.max(np.size(y), 1)
     return make(np.asarray(y), (x,), lambda g: (np.broadcast_to(_expand(g, x.shape, axis, keepdims) / n, x.shape),))
@@ -169,6 +181,7 @@ def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
+    """x with a new shape (same entries, C order): the VJP reshapes g back."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     try:
         y = x.data.reshape(shape)
@@ -195,6 +208,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 
 def cat(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis: the VJP splits g at the same places."""
     tensors = [tensor(t) for t in tensors]
     try:
         y = np.concatenate([t.data for t in tensors], axis=axis)
@@ -206,6 +220,7 @@ def cat(tensors, axis: int = 0) -> Tensor:
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
+    """Join equal-shaped tensors along a new axis: the VJP hands each its slice of g."""
     tensors = [tensor(t) for t in tensors]
     try:
         y = np.stack([t.data for t in tensors], axis=axis)
@@ -240,12 +255,15 @@ def unbind(x: Tensor, axis: int = 0) -> list[Tensor]:
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """e^x / sum e^x along `axis` (the max subtracted first, so no overflow):
+    dL/dx = y * (g - sum(g * y)), from the saved output."""
     e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
     y = e / e.sum(axis=axis, keepdims=True)
     return make(y, (x,), lambda g: (y * (g - (g * y).sum(axis=axis, keepdims=True)),))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - log sum e^x along `axis` (stable log-sum-exp): dL/dx = g - softmax(x) * sum(g)."""
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return make(y, (x,), lambda g: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),))

@@ -12,9 +12,11 @@ _rng = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
+    """Restart the generator from `seed`: the same seed gives the same weights and draws."""
     global _rng
     _rng = np.random.default_rng(seed)
 
 
 def get_rng() -> np.random.Generator:
+    """The generator that initialisation, dropout and sampling draw from."""
     return _rng

@@ -13,9 +13,11 @@ is a reverse topological order.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,6 +37,7 @@ class no_grad:
         _grad_enabled = self._prev
 
     def __call__(self, fn):
+        @functools.wraps(fn)
         def wrapped(*args, **kwargs):
             with no_grad():
                 return fn(*args, **kwargs)
@@ -43,6 +46,7 @@ class no_grad:
 
 
 def is_grad_enabled() -> bool:
+    """False inside `with no_grad():`, where ops record no graph."""
     return _grad_enabled
 
 
@@ -86,10 +90,18 @@ class Tensor:
         return f"Tensor({np.array2string(self.data, prefix='Tensor(')}{grad})"
 
     def item(self) -> float:
+        """The value of a one-entry tensor as a Python number."""
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
+        """The underlying array (not a copy)."""
         return self.data
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """np.asarray(t) gives t's data, so Tensors go wherever arrays do."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (truncated BPTT carries state this way)."""
@@ -101,6 +113,7 @@ class Tensor:
         return self
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (.grad = None)."""
         self.grad = None
 
     @property
@@ -206,7 +219,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def make(data: np.ndarray, parents: tuple, vjp) -> Tensor:
+def make(data: np.ndarray, parents: tuple, vjp: Callable[[np.ndarray], tuple]) -> Tensor:
     """The result of an op: records (parents, vjp) when a parent needs gradients."""
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out._retain, out.name, out._seq = data, None, False, None, next(_creation)
@@ -217,7 +230,7 @@ def make(data: np.ndarray, parents: tuple, vjp) -> Tensor:
     return out
 
 
-def make_many(arrays: list, parents: tuple, vjp) -> list[Tensor]:
+def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list]) -> list[Tensor]:
     """Several results of one op (a fused RNN returns output, h_n, c_n).
 
     `vjp(grads)` gets one gradient per result (zeros for a result that got
