@@ -80,6 +80,15 @@ def test_any_non_object_dtype_round_trips_bit_for_bit(array, tmp_path):
     assert out.tobytes() == np.ascontiguousarray(array).tobytes()
 
 
+def test_keys_that_end_in_npy_keep_their_own_arrays(tmp_path):
+    path = tmp_path / "k.npz"
+    tr.save({"a": np.ones(2), "a.npy": np.zeros(2), "b.npy": np.full(2, 3.0)}, path)
+    back = tr.load(path)
+    np.testing.assert_array_equal(back["a"], np.ones(2))
+    np.testing.assert_array_equal(back["a.npy"], np.zeros(2))
+    np.testing.assert_array_equal(back["b.npy"], np.full(2, 3.0))
+
+
 def test_tensors_are_saved_as_their_data(tmp_path):
     t = tr.Tensor(np.arange(3.0), requires_grad=True)
     save({"t": t}, tmp_path / "t.npz")

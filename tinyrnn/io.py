@@ -142,7 +142,8 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
 def _read_npz(path: str, f) -> dict[str, np.ndarray]:
     try:
         with np.load(f, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            # by the member's full name: npz["a.npy"] would find the entry of key "a" first
+            return {name: npz[name + ".npy"] for name in npz.files}
     except ValueError as e:
         if "allow_pickle" in str(e):
             raise CheckpointError(
