@@ -56,6 +56,7 @@ def test_help_documents_every_flag():
         (["--cell", "transformer"], ["--cell"]),
         (["--steps", "-1"], ["--steps"]),
         (["--hidden", "0"], ["--hidden"]),
+        (["--load", "m.npz", "--steps", "5", "--lr", "0.1"], ["--load", "--lr, --steps would have no effect"]),
     ],
 )
 def test_bad_flags_give_one_line_and_exit_2(args, words):

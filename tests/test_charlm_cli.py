@@ -90,6 +90,19 @@ def test_save_then_load_gives_the_same_model(small, tmp_path):
     assert again["config"]["cell"] == "lstm" and again["config"]["layers"] == 2
 
 
+def test_load_without_data_only_generates_and_says_so(small, tmp_path):
+    """No --data: the bundled English text would be the wrong text to score a loaded model on."""
+    ckpt, metrics = tmp_path / "lm.npz", tmp_path / "m.json"
+    assert charlm("--data", small, *QUICK, "--save", ckpt).returncode == 0
+    result = charlm("--load", ckpt, "--epochs", "0", "--prefix", "the", "--length", "10", "--metrics", metrics)
+    assert result.returncode == 0 and result.stderr == ""  # no <unk> warnings about a text it was not made for
+    assert "no text to score, only generating" in result.stdout and "perplexity" not in result.stdout
+    m = json.loads(metrics.read_text())
+    assert m["perplexity"] is None and m["history"] == [] and len(m["samples"]["the"]) == 3 + 10
+    assert_error(charlm("--load", ckpt, "--prefix", "the"), "--load without --data", "--epochs 0")
+    assert_error(charlm("--load", ckpt, "--epochs", "0"), "--load without --data", "--prefix")
+
+
 def test_a_failed_run_leaves_the_checkpoint_alone(small, tmp_path):
     ckpt = tmp_path / "lm.npz"
     assert charlm("--data", small, *QUICK, "--save", ckpt).returncode == 0

@@ -137,6 +137,7 @@ def bad_inputs(work):
         (["--no-train"], "needs --load"),
         (["--save", "no/such/dir/m.npz"], "directory does not exist"),
         (["--temperature", "-1"], "must be >= 0"),
+        (["--prefix", "tyran", "--max-len", 3], "--prefix 'tyran' is longer than --max-len 3"),
         (["--steps", "many"], "invalid"),
     ]
 

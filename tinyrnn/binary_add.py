@@ -32,7 +32,17 @@ from tinyrnn import functional as F
 from tinyrnn import nn
 from tinyrnn.binary_add_data import EVAL_SEED, EXHAUSTIVE_LIMIT, evaluation_pairs, from_bits, random_pairs, sequences
 from tinyrnn.cli import CELLS as LAYERS  # 'rnn', 'gru', 'lstm' -> tr.nn's layer
-from tinyrnn.cli import OPTIMIZERS, ArgumentParser, TrainingError, check_output_path, non_negative, positive, run_cli
+from tinyrnn.cli import (
+    EXIT_CODES,
+    OPTIMIZERS,
+    ArgumentParser,
+    DivergenceCheck,
+    check_output_path,
+    input_error,
+    non_negative,
+    positive,
+    run_cli,
+)
 from tinyrnn.io import load, save
 from tinyrnn.nn.module import init_uniform
 from tinyrnn.ops import sigmoid, stack, unbind
@@ -129,14 +139,15 @@ class Config:
     test_pairs: int
 
 
-@np.errstate(over="ignore", invalid="ignore")  # divergence is reported once, as a TrainingError
 def train(model: nn.Module, cfg: Config, log=print) -> dict:
     """Train on fresh random `cfg.bits`-wide pairs each step. Every `cfg.check_every`
     steps, test the training width and log progress; `converged_at_step` is the first
-    check at 100% exact-match (None if none was). TrainingError if the loss stops being finite."""
+    check at 100% exact-match (None if none was). TrainingError if training diverges
+    (tinyrnn.cli.DivergenceCheck's rule)."""
     opt = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr)
     check_a, check_b, how = evaluation_pairs(cfg.bits, cfg.test_pairs)
     rng, converged, recent, start = get_rng(), None, [], time.perf_counter()
+    divergence = DivergenceCheck("try a lower --lr")
     for step in range(1, cfg.steps + 1):
         x, y = sequences(*random_pairs(cfg.batch, cfg.bits, rng))
         loss = loss_fn(model(Tensor(x)), y, cfg.loss)
@@ -144,8 +155,7 @@ def train(model: nn.Module, cfg: Config, log=print) -> dict:
         loss.backward()
         opt.step()
         recent.append(loss.item())
-        if not np.isfinite(recent[-1]):
-            raise TrainingError(f"training diverged at step {step} (loss {recent[-1]}): try a lower --lr")
+        divergence.loss(recent[-1])
         if step % cfg.check_every == 0 or step == cfg.steps:
             accuracy = count_exact(model, check_a, check_b) / len(check_a)
             if accuracy == 1 and converged is None:
@@ -156,6 +166,7 @@ def train(model: nn.Module, cfg: Config, log=print) -> dict:
                 f"exact {accuracy:7.2%} on {how} {len(check_a):,} {cfg.bits}-bit pairs  {seconds:5.1f} s"
             )
             recent = []
+    divergence.weights(model.parameters())
     return {"seconds": time.perf_counter() - start, "converged_at_step": converged}
 
 
@@ -196,7 +207,7 @@ def build_parser() -> ArgumentParser:
         "then test it on every operand pair of the training width and on random pairs of much wider numbers. "
         "A width of b bits means operands below 2^(b-1), so the sum fits in b bits (b time steps).",
         epilog="Defaults marked 'default: ...; classic: ...' come from --preset; a flag given explicitly wins. "
-        "Bad arguments or files: one line on stderr, exit code 2.",
+        + EXIT_CODES,
     )
     p.add_argument(
         "--preset",
@@ -205,7 +216,7 @@ def build_parser() -> ArgumentParser:
         help="default: the tuned setup (tanh RNN, batches, BCE, Adam); classic: the classic tutorial's "
         "sigmoid RNN, one pair per step, squared error, SGD lr 0.1 (default: %(default)s)",
     )
-    p.add_argument("--bits", type=bit_width, default=8, help="training width (default: 8)")
+    p.add_argument("--bits", type=bit_width, default=8, help="training width in bits")
     p.add_argument("--hidden", type=positive(int), help=f"hidden units ({preset_help('hidden')})")
     p.add_argument(
         "--cell",
@@ -219,17 +230,17 @@ def build_parser() -> ArgumentParser:
         help="bce: cross-entropy on logits; mse: 0.5 (sigmoid - bit)^2; "
         f"both summed over a number's bits, averaged over the batch ({preset_help('loss')})",
     )
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"({preset_help('optimizer')})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"optimiser ({preset_help('optimizer')})")
     p.add_argument("--lr", type=positive(float), help=f"learning rate ({preset_help('lr')})")
     p.add_argument("--batch", type=positive(int), help=f"operand pairs per step ({preset_help('batch')})")
     p.add_argument("--steps", type=non_negative(int), help=f"training steps ({preset_help('steps')})")
-    p.add_argument("--seed", type=int, default=0, help="seeds initialisation and training data (default: 0)")
+    p.add_argument("--seed", type=non_negative(int), default=0, help="seeds initialisation and training data")
     p.add_argument(
         "--test-bits",
         type=bit_widths,
-        default=[8, 16, 32, 64],
+        default="8,16,32,64",  # argparse passes a str default through the type, like a typed value
         metavar="LIST",
-        help="comma list of widths to test; the training width is always tested (default: 8,16,32,64)",
+        help="comma list of widths to test; the training width is always tested",
     )
     p.add_argument(
         "--test-pairs",
@@ -237,7 +248,7 @@ def build_parser() -> ArgumentParser:
         default=10000,
         metavar="N",
         help=f"random pairs per width when a width has more than {EXHAUSTIVE_LIMIT:,} pairs (widths "
-        "above 11 bits); smaller widths test every pair (default: 10000)",
+        "above 11 bits); smaller widths test every pair",
     )
     p.add_argument(
         "--check-every",
@@ -283,7 +294,7 @@ def load_model(path: str) -> tuple[nn.Module, dict]:
     try:
         state = load(path)
     except (OSError, ValueError) as e:
-        raise ValueError(f"--load: {e}") from None
+        raise input_error("--load", path, e) from None
     config = state.get("config")
     if not isinstance(config, dict) or config.get("task") != "binary_add" or not isinstance(state.get("model"), dict):
         raise ValueError(f"--load {path}: a tinyrnn checkpoint, but not a binary_add model")
@@ -310,6 +321,13 @@ def show_examples(model: nn.Module, width: int, count: int = 2) -> None:
 def train_or_load(args: argparse.Namespace) -> tuple[nn.Module, dict, dict]:
     """(model, its config, {steps, seconds, converged_at_step}): trained as the flags say, or --load'ed."""
     if args.load:
+        ignored = [
+            f"--{key.replace('_', '-')}"
+            for key in (*PRESETS["default"], "check_every")
+            if getattr(args, key) is not None
+        ]
+        if ignored:
+            raise ValueError(f"--load evaluates a trained model: {', '.join(ignored)} would have no effect")
         model, config = load_model(args.load)
         config.pop("task")
         print(f"loaded {args.load}: cell {config['cell']}, hidden {config['hidden']}, trained on {config['bits']} bits")

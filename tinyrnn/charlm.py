@@ -28,10 +28,12 @@ from tinyrnn import functional as F
 from tinyrnn import nn
 from tinyrnn.cli import (
     CELLS,
+    EXIT_CODES,
     OPTIMIZERS,
     ArgumentParser,
-    TrainingError,
+    DivergenceCheck,
     check_output_path,
+    input_error,
     non_negative,
     positive,
     run_cli,
@@ -79,8 +81,9 @@ def batch_losses(model: CharLM, corpus: np.ndarray, sampling: str, batch_size: i
         yield F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
 
 
-def train_epoch(model: CharLM, corpus: np.ndarray, opt, args, rng) -> float:
-    """One pass over the text; returns its training perplexity (from the mean batch loss)."""
+def train_epoch(model: CharLM, corpus: np.ndarray, opt, args, rng, divergence: DivergenceCheck) -> float:
+    """One pass over the text; returns its training perplexity (from the mean batch loss).
+    `divergence` sees every batch's loss."""
     model.train()
     total, count = 0.0, 0
     for loss in batch_losses(model, corpus, args.sampling, args.batch, args.num_steps, rng):
@@ -90,10 +93,8 @@ def train_epoch(model: CharLM, corpus: np.ndarray, opt, args, rng) -> float:
             clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         total, count = total + loss.item(), count + 1
-    ppl = perplexity(total, count)
-    if not np.isfinite(ppl):  # nan, or a mean loss above ~709 nats
-        raise TrainingError(f"training diverged (mean loss {total / count:.4g} nats): lower --lr or set --clip")
-    return ppl
+        divergence.loss(loss.item())
+    return perplexity(total, count)
 
 
 @no_grad()
@@ -145,10 +146,13 @@ def save_checkpoint(path: str, model: CharLM, vocab: Vocab, args) -> None:
 
 def load_checkpoint(path: str, args) -> tuple[CharLM, Vocab]:
     """Rebuild the model and vocabulary of a --save'd checkpoint; its architecture overrides args."""
-    state = load(path)
+    try:
+        state = load(path)
+    except (OSError, ValueError) as e:
+        raise input_error("--load", path, e) from None
     meta = state.get("meta")
     if not isinstance(meta, dict) or meta.get("task") != "tinyrnn.charlm":
-        raise ValueError(f"{path}: not a tinyrnn.charlm checkpoint")
+        raise ValueError(f"--load {path}: not a tinyrnn.charlm checkpoint")
     try:
         for k in ARCH:
             setattr(args, k, meta[k])
@@ -156,7 +160,7 @@ def load_checkpoint(path: str, args) -> tuple[CharLM, Vocab]:
         model = CharLM(len(vocab), args.cell, args.hidden, args.layers, args.embed, args.dtype)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{path}: damaged tinyrnn.charlm checkpoint ({e})") from None
+        raise ValueError(f"--load {path}: damaged tinyrnn.charlm checkpoint ({e})") from None
     return model, vocab
 
 
@@ -171,8 +175,8 @@ def build_parser() -> ArgumentParser:
         "Without --data it trains on a short bundled English text.",
         epilog="No --bidirectional: a bidirectional layer would read the characters it has to predict, and "
         "has no future to read while generating (python -m tinyrnn.tagging shows where it belongs). "
-        "Bad arguments or files: one line on stderr, exit code 2; a diverging run: exit code 1. "
-        "--load with --epochs 0 only evaluates and generates.",
+        "--load with --epochs 0 only scores the --data text and generates; without --data it only generates. "
+        + EXIT_CODES,
     )
     p.add_argument("--data", metavar="FILE", help="UTF-8 text to train on (default: the bundled text)")
     p.add_argument("--cell", choices=sorted(CELLS), default="gru", help="recurrent cell")
@@ -220,7 +224,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--print-every", metavar="N", type=positive(int), help="epochs between progress reports (default: ~10 reports)"
     )
-    p.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (initialisation, batches, sampling)")
+    p.add_argument(
+        "--seed", metavar="N", type=non_negative(int), default=0, help="random seed (initialisation, batches, sampling)"
+    )
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="parameter dtype")
     p.add_argument("--save", metavar="FILE", help="write the trained model here (.npz, after training succeeds)")
     p.add_argument("--load", metavar="FILE", help="start from a --save'd model (its cell, sizes and vocabulary win)")
@@ -231,7 +237,10 @@ def build_parser() -> ArgumentParser:
 
 def load_text(args) -> str:
     if args.data is not None:
-        return read_text(args.data)
+        try:
+            return read_text(args.data)
+        except ValueError as e:
+            raise input_error("--data", args.data, e) from None
     text = resources.files("tinyrnn.data").joinpath(DEFAULT_TEXT).read_text(encoding="utf-8")
     print(f"no --data given: training on the bundled text tinyrnn/data/{DEFAULT_TEXT} ({len(text):,} characters)")
     return text
@@ -247,44 +256,52 @@ def warn_unknown(vocab: Vocab, text: str, what: str) -> None:
         )
 
 
-def run(args) -> dict:
-    """Train (or --load), report perplexity and samples, --save; return the metrics (run_cli writes --metrics)."""
-    if args.bidirectional:
-        raise ValueError(BIDIRECTIONAL_REFUSAL)
-    check_output_path(args.save, "--save")
-    text = load_text(args)
-    manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    if args.load:
-        model, vocab = load_checkpoint(args.load, args)
-        warn_unknown(vocab, text, "the text")
-    else:
+def prepare(args) -> tuple[CharLM, Vocab, np.ndarray | None, list[str]]:
+    """(model, vocabulary, the text as ids, prefixes): --load'ed or new, with every input checked.
+    The text is None with --load and no --data: the checkpoint alone can only generate
+    (the bundled English text would be the wrong text to score or train a loaded model on)."""
+    text = None
+    if not args.load:
+        text = load_text(args)
         vocab = Vocab(text)
         model = CharLM(len(vocab), args.cell, args.hidden, args.layers, args.embed, args.dtype)
-    corpus = vocab.encode(text)
-    if len(corpus) < 2:
-        raise ValueError("the text has 1 character: a language model needs at least 2, one to predict from the other")
+    else:
+        model, vocab = load_checkpoint(args.load, args)
+        if args.data is not None:
+            text = load_text(args)
+            warn_unknown(vocab, text, "the text")
+        elif args.epochs:
+            raise ValueError("--load without --data: no text to train on: give --data, or --epochs 0 to only generate")
+        elif args.prefix is None:
+            raise ValueError("--load without --data: give a --prefix to continue (there is no text to take one from)")
     prefixes = args.prefix if args.prefix is not None else [text[:5]]
     if any(not prefix for prefix in prefixes):
         raise ValueError("--prefix: a prefix must not be empty")
     for prefix in prefixes:
         warn_unknown(vocab, prefix, f"--prefix {prefix!r}")
+    if text is None:
+        return model, vocab, None, prefixes
+    corpus = vocab.encode(text)
+    if len(corpus) < 2:
+        raise ValueError("the text has 1 character: a language model needs at least 2, one to predict from the other")
     if args.epochs and len(corpus) < min_length(args.batch, args.num_steps):
         raise ValueError(
             f"the text has {len(corpus):,} characters, too few for --batch {args.batch} x --num-steps "
             f"{args.num_steps} (needs {min_length(args.batch, args.num_steps):,}): lower --num-steps or --batch"
         )
-    print(
-        f"{len(corpus):,} characters, vocabulary {len(vocab)} (with <unk>); {args.cell} x{args.layers}, "
-        f"hidden {args.hidden}, {'embedding ' + str(args.embed) if args.embed else 'one-hot inputs'}"
-    )
+    return model, vocab, corpus, prefixes
 
+
+def train(model: CharLM, vocab: Vocab, corpus: np.ndarray, prefixes: list[str], args, rng) -> list[dict]:
+    """--epochs passes over the text with progress reports; returns the per-epoch history.
+    TrainingError if training diverges (tinyrnn.cli.DivergenceCheck's rule)."""
     opt = OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr)
+    divergence = DivergenceCheck("lower --lr or set --clip")
     every = args.print_every or max(1, args.epochs // 10)
     history = []
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        train_ppl = train_epoch(model, corpus, opt, args, rng)
+        train_ppl = train_epoch(model, corpus, opt, args, rng, divergence)
         seconds = time.perf_counter() - start
         chars = len(corpus) // (args.batch * args.num_steps) * args.batch * args.num_steps
         history.append({"epoch": epoch, "perplexity": train_ppl, "chars_per_second": chars / seconds})
@@ -292,24 +309,43 @@ def run(args) -> dict:
             print(f"epoch {epoch:4d}/{args.epochs}  perplexity {train_ppl:8.3f}  {chars / seconds:9,.0f} chars/s")
             for prefix in prefixes:
                 print("   ", generate(model, vocab, prefix, args.length, args.temperature, rng).replace("\n", " / "))
+    divergence.weights(model.parameters())
+    return history
 
-    ppl = text_perplexity(model, corpus, args.batch, args.num_steps)
+
+def run(args) -> dict:
+    """Train (or --load), report perplexity and samples, --save; return the metrics (run_cli writes --metrics)."""
+    if args.bidirectional:
+        raise ValueError(BIDIRECTIONAL_REFUSAL)
+    check_output_path(args.save, "--save")
+    manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model, vocab, corpus, prefixes = prepare(args)
+    arch = f"{args.cell} x{args.layers}, hidden {args.hidden}, " + (
+        f"embedding {args.embed}" if args.embed else "one-hot inputs"
+    )
+    history, ppl = [], None
+    if corpus is None:
+        print(f"--load without --data: no text to score, only generating; vocabulary {len(vocab)} (with <unk>); {arch}")
+    else:
+        print(f"{len(corpus):,} characters, vocabulary {len(vocab)} (with <unk>); {arch}")
+        history = train(model, vocab, corpus, prefixes, args, rng)
+        ppl = text_perplexity(model, corpus, args.batch, args.num_steps)
+        print(f"perplexity on the training text: {ppl:.3f}")
     samples = {prefix: generate(model, vocab, prefix, args.length, args.temperature, rng) for prefix in prefixes}
-    print(f"perplexity on the training text: {ppl:.3f}")
     for prefix, sample in samples.items():
         print(f"{prefix!r} -> {sample!r}")
     if args.save:
         save_checkpoint(args.save, model, vocab, args)
         print(f"saved the model to {args.save}")
-    metrics = {
+    return {
         "perplexity": ppl,
         "history": history,
         "samples": samples,
         "vocab_size": len(vocab),
-        "characters": len(corpus),
+        "characters": None if corpus is None else len(corpus),
         "config": vars(args),
     }
-    return metrics
 
 
 def main(argv: list[str] | None = None) -> int:

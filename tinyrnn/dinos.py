@@ -26,10 +26,12 @@ import numpy as np
 
 from tinyrnn.cli import (
     CELLS,
+    EXIT_CODES,
     OPTIMIZERS,
     ArgumentParser,
-    TrainingError,
+    DivergenceCheck,
     check_output_path,
+    input_error,
     non_negative,
     positive,
     run_cli,
@@ -99,6 +101,7 @@ def train(model: NameModel, cfg: Config, names: list[str], rng: np.random.Genera
     opt = OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr)
     smoothed = math.log(len(model.alphabet)) * (7 if cfg.course else 1)  # the course starts at 7 names' worth
     state, start = None, time.perf_counter()
+    divergence = DivergenceCheck("try a lower --lr or a --clip")
     for step, names_batch in zip(range(1, cfg.steps + 1), batches(names, cfg.batch, rng, reshuffle=not cfg.course)):
         loss, count, state = batch_loss(model, names_batch, state, lengths=cfg.course and cfg.batch > 1)
         if not cfg.course:
@@ -113,14 +116,14 @@ def train(model: NameModel, cfg: Config, names: list[str], rng: np.random.Genera
         if state is not None:
             state = detach_state(state)
         value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingError(f"training diverged at step {step} (loss {value}): try a lower --lr or a --clip")
+        divergence.loss(value)
         smoothed = cfg.smoothing * smoothed + (1 - cfg.smoothing) * value
         if step % cfg.report_every == 0 or step == cfg.steps:
             shown = sample(model, cfg.report_samples, np.random.default_rng([seed, step]))
             elapsed = time.perf_counter() - start
             unit = "per name" if cfg.course else "per char"
             log(f"step {step:6d}/{cfg.steps}  loss {smoothed:7.3f} {unit}  {elapsed:6.1f} s  " + ", ".join(shown))
+    divergence.weights(params)
 
 
 # ---- command line ---------------------------------------------------------------
@@ -142,8 +145,7 @@ def build_parser() -> ArgumentParser:
         f"of {d.batch} padded names, {d.optimizer} lr {d.lr}, clip {d.clip_mode} {d.clip}; "
         f"classic = the course: {c.cell}, {c.hidden} hidden, {c.dtype}, {c.steps} steps of one name, "
         f"{c.optimizer} lr {c.lr}, clip {c.clip_mode} {c.clip}, loss summed over the name, hidden state carried "
-        "from name to name, N(0, 0.01^2) weights. Exit codes: 0 done; 1 training diverged (nothing saved); "
-        "2 bad arguments or files (one line on stderr); 130 interrupted (nothing saved).",
+        "from name to name, N(0, 0.01^2) weights. " + EXIT_CODES,
     )
     p.add_argument("--preset", choices=sorted(PRESETS), default="default", help="starting configuration")
     p.add_argument("--data", metavar="FILE", help="UTF-8 list of names, one per line (default: the bundled dinos)")
@@ -157,7 +159,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="optimiser")
     p.add_argument("--clip", type=non_negative(float), help="gradient clipping threshold (0: none)")
     p.add_argument("--clip-mode", choices=["norm", "value"], help="clip the joint norm, or every entry")
-    p.add_argument("--seed", type=int, default=0, help="random seed: initialisation, batch order, sampling")
+    p.add_argument(
+        "--seed", type=non_negative(int), default=0, help="random seed: initialisation, batch order, sampling"
+    )
     p.add_argument("--save", metavar="FILE", help="write the trained model here (.npz; only after success)")
     p.add_argument("--load", metavar="FILE", help="start from a --save'd model (its architecture and alphabet)")
     p.add_argument("--no-train", action="store_true", help="with --load: skip training, just score and sample")
@@ -204,10 +208,8 @@ def build_model(args: argparse.Namespace, names: list[str], rng: np.random.Gener
         return model, cfg
     try:
         model = load_checkpoint(args.load)
-    except FileNotFoundError:
-        raise ValueError(f"--load {args.load}: no such file") from None
     except (ValueError, OSError) as e:
-        raise ValueError(f"--load {e}") from None
+        raise input_error("--load", args.load, e) from None
     clash = [f"--{k} {flags[k]} (it has {model.arch[k]})" for k in ARCH if k in flags and flags[k] != model.arch[k]]
     if clash:
         raise ValueError(f"--load {args.load}: the model differs from " + "; ".join(clash))
@@ -220,6 +222,8 @@ def run(args: argparse.Namespace, log=say) -> dict:
     """Train (or --load), score, sample, --save; return the metrics (run_cli writes --metrics)."""
     if args.no_train and not args.load:
         raise ValueError("--no-train needs --load (there is no model to use otherwise)")
+    if len(args.prefix) > args.max_len:
+        raise ValueError(f"--prefix {args.prefix!r} is longer than --max-len {args.max_len}")
     check_output_path(args.save, "--save")
     data = args.data or bundled_path()
     names = read_list("--data", data)
@@ -245,8 +249,7 @@ def run(args: argparse.Namespace, log=say) -> dict:
             f"training {steps} steps of {cfg.batch} name(s): {cfg.optimizer} lr {cfg.lr}, "
             f"clip {cfg.clip_mode} {cfg.clip}" + (", the course's details" if cfg.course else "")
         )
-        with np.errstate(over="ignore", invalid="ignore"):  # train() reports a diverged loss itself
-            train(model, cfg, train_names, rng, args.seed, log)
+        train(model, cfg, train_names, rng, args.seed, log)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 
     metrics = {"preset": args.preset, "steps": steps, "seconds": seconds, "cpu_seconds": cpu_seconds}

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
-from tinyrnn.cli import CELLS, ArgumentParser, non_negative, positive, run_cli
+from tinyrnn.cli import CELLS, EXIT_CODES, ArgumentParser, DivergenceCheck, input_error, non_negative, positive, run_cli
 from tinyrnn.data.text import Vocab, read_text
 from tinyrnn.nn.utils import clip_grad_norm_
 from tinyrnn.random import manual_seed
@@ -154,7 +154,7 @@ def build_parser() -> ArgumentParser:
         prog="python -m tinyrnn.seq2seq",
         description="Train a small encoder-decoder (teacher forcing, greedy decoding) on pairs of strings "
         "until it gets every training pair exactly right or --epochs run out.",
-        epilog="Bad arguments or files: one line on stderr, exit code 2.",
+        epilog=EXIT_CODES,
     )
     p.add_argument(
         "--task",
@@ -175,9 +175,14 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--clip", metavar="X", type=non_negative(float), default=1.0, help="gradient norm clip (0: none)")
     p.add_argument("--print-every", metavar="N", type=positive(int), default=10, help="epochs between accuracy checks")
     p.add_argument(
-        "--translate", action="append", metavar="TEXT", help="decode this source after training (repeatable)"
+        "--translate",
+        action="append",
+        metavar="TEXT",
+        help="decode this source after training (repeatable; default: the first 3 training sources)",
     )
-    p.add_argument("--seed", metavar="N", type=int, default=0, help="random seed (data, initialisation, shuffling)")
+    p.add_argument(
+        "--seed", metavar="N", type=non_negative(int), default=0, help="random seed (data, initialisation, shuffling)"
+    )
     p.add_argument("--metrics", metavar="FILE", help="write JSON: accuracies, loss history, translations")
     return p
 
@@ -188,7 +193,10 @@ def run(args) -> dict:
     rng = np.random.default_rng(args.seed)
     held_out = []
     if args.pairs:
-        pairs = read_pairs(args.pairs)
+        try:
+            pairs = read_pairs(args.pairs)
+        except ValueError as e:
+            raise input_error("--pairs", args.pairs, e) from None
     elif args.task == "opposite":
         pairs = opposite_pairs()
     else:
@@ -206,6 +214,7 @@ def run(args) -> dict:
     )
 
     history, accuracy, epoch = [], task.accuracy(model, pairs), 0
+    divergence = DivergenceCheck("lower --lr or --clip")
     while accuracy < 1 and epoch < args.epochs:
         epoch += 1
         model.train()
@@ -219,11 +228,13 @@ def run(args) -> dict:
                 clip_grad_norm_(model.parameters(), args.clip)
             opt.step()
             losses.append(loss.item())
+            divergence.loss(losses[-1])
         history.append({"epoch": epoch, "loss": float(np.mean(losses))})
         if epoch % args.print_every == 0 or epoch == args.epochs:
             accuracy = task.accuracy(model, pairs)
             history[-1]["accuracy"] = accuracy
             print(f"epoch {epoch:4d}  loss {np.mean(losses):.4f}  exact match on the training pairs {accuracy:6.1%}")
+    divergence.weights(model.parameters())
 
     print(
         f"{'reached' if accuracy == 1 else 'stopped at'} {accuracy:.1%} exact match on the training pairs "

@@ -27,7 +27,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn, optim
-from tinyrnn.cli import ArgumentParser, positive, run_cli
+from tinyrnn.cli import EXIT_CODES, ArgumentParser, DivergenceCheck, non_negative, positive, run_cli
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
@@ -75,8 +75,11 @@ def accuracy(model: Tagger, digits, tags, lengths) -> float:
 
 
 def train(model: Tagger, data, epochs: int, batch: int, lr: float, rng: np.random.Generator) -> Tagger:
+    """Adam on minibatches of `data` (digits, tags, lengths); TrainingError if training
+    diverges (tinyrnn.cli.DivergenceCheck's rule)."""
     digits, tags, lengths = data
     opt = optim.Adam(model.parameters(), lr=lr)
+    divergence = DivergenceCheck("try a lower --lr")
     for _ in range(epochs):
         order = rng.permutation(len(lengths))
         for i in range(0, len(order), batch):
@@ -85,6 +88,8 @@ def train(model: Tagger, data, epochs: int, batch: int, lr: float, rng: np.rando
             opt.zero_grad()
             loss.backward()
             opt.step()
+            divergence.loss(loss.item())
+    divergence.weights(model.parameters())
     return model
 
 
@@ -100,7 +105,7 @@ def build_parser() -> ArgumentParser:
         "bidirectional one, scored on strings neither has seen. A tagger reads the whole string before it "
         "tags, so a tag may depend on what comes later: that is what a bidirectional layer is for, and why "
         "a language model, which must predict what comes later, cannot use one.",
-        epilog="Bad arguments: one line on stderr, exit code 2.",
+        epilog=EXIT_CODES,
     )
     p.add_argument("--train", metavar="N", type=positive(int), default=2000, help="training strings")
     p.add_argument("--test", metavar="N", type=positive(int), default=500, help="held-out strings")
@@ -108,7 +113,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--epochs", metavar="N", type=positive(int), default=10, help="passes over the training strings")
     p.add_argument("--batch", metavar="N", type=positive(int), default=32, help="strings per minibatch")
     p.add_argument("--lr", metavar="X", type=positive(float), default=0.01, help="Adam learning rate")
-    p.add_argument("--seed", metavar="N", type=int, default=0, help="random seed")
+    p.add_argument("--seed", metavar="N", type=non_negative(int), default=0, help="random seed")
     p.add_argument("--metrics", metavar="FILE", help="write JSON with both held-out accuracies")
     return p
 
