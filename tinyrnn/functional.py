@@ -1,7 +1,8 @@
-"""Composite functions built from primitive ops: losses, one_hot, dropout.
+"""Losses, one_hot and dropout, built on the primitive ops.
 
-Their gradients come from the ops they are made of; nothing here has a VJP
-of its own.
+Their gradients come from the ops they are made of, except cross_entropy's:
+it runs on every training step of every task, and its VJP, softmax minus
+one-hot, is worth seeing written out (it also replaces five graph nodes).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from tinyrnn import ops
 from tinyrnn.random import get_rng
-from tinyrnn.tensor import Tensor, as_array, tensor
+from tinyrnn.tensor import Tensor, as_array, make, tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -30,6 +31,9 @@ def cross_entropy(logits, targets, reduction: str = "mean", ignore_index: int = 
     Shapes as in torch: logits (C,), (N, C) or (N, C, d1, ...), with the classes
     on axis 1 (axis 0 for 1-D); targets (), (N,) or (N, d1, ...). Entries equal
     to `ignore_index` (padding) add nothing and are not counted by 'mean'.
+
+    One op, because its gradient is the one every classifier starts from:
+        loss_i = -log softmax(z_i)[t_i]       dloss_i/dz_i = softmax(z_i) - onehot(t_i)
     """
     logits = tensor(logits)
     targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
@@ -40,17 +44,32 @@ def cross_entropy(logits, targets, reduction: str = "mean", ignore_index: int = 
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     if targets.shape != expected:
         raise ValueError(f"cross_entropy: logits {logits.shape} need targets of shape {expected}, got {targets.shape}")
-    keep = targets != ignore_index
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    keep = np.asarray(targets != ignore_index)  # an array even for 0-d targets, so /= stays in place
     outside = keep & ((targets < 0) | (targets >= num_classes))
     if outside.any():
         raise ValueError(f"cross_entropy: target {targets[outside].flat[0]} is outside [0, {num_classes})")
-    padded = not keep.all()
     index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
-    index.insert(axis, np.where(keep, targets, 0) if padded else targets)
-    loss = -ops.log_softmax(logits, axis)[tuple(index)]  # -log p(target), shape of targets
-    if padded:
-        loss = loss * keep.astype(logits.dtype)
-    return _reduce(loss, reduction, count=keep.sum())
+    index.insert(axis, np.where(keep, targets, 0))
+    index = tuple(index)  # logits[index]: the target's entry at every position
+
+    z = logits.data
+    shifted = z - z.max(axis=axis, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # stable log-softmax
+    weight = keep.astype(z.dtype)  # 0 at ignored positions
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight /= keep.sum()  # NaN when every target is ignored, as in torch
+    losses = -log_p[index] * weight  # weighted -log p(target), shape of targets
+
+    def vjp(g):
+        g_i = g * weight  # dL/dloss_i: g itself ('none'), or the scalar g times i's weight
+        grad = np.exp(log_p) * np.expand_dims(g_i, axis)  # softmax(z_i) g_i ...
+        grad[index] -= g_i  # ... minus onehot(t_i) g_i
+        return (grad,)
+
+    return make(losses if reduction == "none" else np.asarray(losses.sum()), (logits,), vjp)
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:

@@ -153,17 +153,25 @@ def _expand(g: np.ndarray, x_shape: tuple, axis, keepdims: bool) -> np.ndarray:
     return np.expand_dims(g, tuple(a % len(x_shape) for a in axes))
 
 
+def _spread(g: np.ndarray, x_shape: tuple, axis, keepdims: bool) -> np.ndarray:
+    """g copied to every entry of x it was reduced from (a filled array: np.broadcast_to
+    would be a view, but costs more than the copy for the small arrays of RNN steps)."""
+    out = np.empty(x_shape, g.dtype)
+    out[...] = _expand(g, x_shape, axis, keepdims)
+    return out
+
+
 def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Sum over `axis` (None: all): every summed entry gets g."""
     y = np.sum(x.data, axis=axis, keepdims=keepdims)
-    return make(np.asarray(y), (x,), lambda g: (np.broadcast_to(_expand(g, x.shape, axis, keepdims), x.shape),))
+    return make(np.asarray(y), (x,), lambda g: (_spread(g, x.shape, axis, keepdims),))
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Mean over `axis` (None: all): every entry gets g / (number averaged)."""
     y = np.mean(x.data, axis=axis, keepdims=keepdims)
     n = x.data.size / builtins.max(np.size(y), 1)
-    return make(np.asarray(y), (x,), lambda g: (np.broadcast_to(_expand(g, x.shape, axis, keepdims) / n, x.shape),))
+    return make(np.asarray(y), (x,), lambda g: (_spread(g / n, x.shape, axis, keepdims),))
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
