@@ -245,3 +245,11 @@ def test_embedding_init_is_standard_normal():
     tr.manual_seed(7)
     weight = tr.nn.Embedding(1000, 20).weight.data
     assert abs(weight.mean()) < 0.03 and abs(weight.std() - 1) < 0.03  # 20,000 N(0, 1) draws
+
+
+@pytest.mark.parametrize("make_layer", [lambda: tr.nn.Linear(3, 2), lambda: tr.nn.LSTM(3, 2), lambda: tr.nn.GRU(3, 2)])
+def test_a_float32_layer_refuses_float64_input_by_name(make_layer) -> None:
+    layer = make_layer()
+    layer_32 = type(layer)(3, 2, dtype=np.float32)
+    with pytest.raises(TypeError, match=r"input dtype float64, but the layer's weights are float32"):
+        layer_32(np.ones((4, 1, 3)))

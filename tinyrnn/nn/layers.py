@@ -47,6 +47,8 @@ class Linear(Module):
         x = tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (..., {self.in_features}), got {x.shape}")
+        if x.dtype != self.weight.dtype:  # as torch: no silent casts
+            raise TypeError(f"Linear: input dtype {x.dtype}, but the layer's weights are {self.weight.dtype}")
         return linear(x, self.weight, self.bias)
 
 

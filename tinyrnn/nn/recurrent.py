@@ -126,6 +126,8 @@ class _Recurrent(Module):
             batched = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
             expected = (batched + " or (T, {0})").format(self.input_size)
             raise ValueError(f"{type(self).__name__}: expected input of shape {expected}, got {x.shape}")
+        if x.dtype != self.dtype:  # as torch: no silent casts (x.astype(...) or build the layer with dtype=...)
+            raise TypeError(f"{type(self).__name__}: input dtype {x.dtype}, but the layer's weights are {self.dtype}")
         if x.ndim == 2:
             return x.reshape(x.shape[0], 1, x.shape[1]), True
         return x, False
