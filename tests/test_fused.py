@@ -394,3 +394,17 @@ def test_layers_use_the_fused_kernels_by_default(monkeypatch, fused):
     layer = tr.nn.LSTM(2, 3, num_layers=2, bidirectional=True, **kwargs)
     layer(np.zeros((4, 1, 2)))
     assert len(calls) == (4 if fused else 0)  # one fused node per layer and direction
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("B", [1, 3])
+def test_the_incoming_output_gradient_is_not_overwritten(kind, B):
+    """(out + y) * w: out and y receive the same gradient array; BPTT must not write into it
+    (with batch 1 the kernel once did, and y.grad came out wrong)."""
+    layer = {"rnn": tr.nn.RNN, "gru": tr.nn.GRU, "lstm": tr.nn.LSTM}[kind](2, 3)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, B, 3))
+    y = tr.Tensor(np.zeros((4, B, 3)), requires_grad=True)
+    out = layer(rng.standard_normal((4, B, 2)))[0]
+    ((out + y) * w).sum().backward()
+    np.testing.assert_array_equal(y.grad, w)
