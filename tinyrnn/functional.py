@@ -63,9 +63,11 @@ def cross_entropy(logits, targets, reduction: str = "mean", ignore_index: int = 
             weight /= keep.sum()  # NaN when every target is ignored, as in torch
     losses = -log_p[index] * weight  # weighted -log p(target), shape of targets
 
+    classes_as_1 = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # g_i broadcast over the classes
+
     def vjp(g):
         g_i = g * weight  # dL/dloss_i: g itself ('none'), or the scalar g times i's weight
-        grad = np.exp(log_p) * np.expand_dims(g_i, axis)  # softmax(z_i) g_i ...
+        grad = np.exp(log_p) * g_i.reshape(classes_as_1)  # softmax(z_i) g_i ...
         grad[index] -= g_i  # ... minus onehot(t_i) g_i
         return (grad,)
 
