@@ -253,3 +253,8 @@ def test_a_float32_layer_refuses_float64_input_by_name(make_layer) -> None:
     layer_32 = type(layer)(3, 2, dtype=np.float32)
     with pytest.raises(TypeError, match=r"input dtype float64, but the layer's weights are float32"):
         layer_32(np.ones((4, 1, 3)))
+
+
+def test_checkpointing_is_refused_on_the_per_op_path() -> None:
+    with pytest.raises(ValueError, match="checkpoint=4 needs fused=True"):
+        tr.nn.LSTM(3, 2, fused=False, checkpoint=4)

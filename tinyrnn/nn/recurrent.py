@@ -46,6 +46,8 @@ class _Recurrent(Module):
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive")
         if not 0 <= dropout < 1:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        if checkpoint is not None and not fused:
+            raise ValueError(f"{name}: checkpoint={checkpoint} needs fused=True (the per-op path keeps every step)")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.dtype = np.dtype(dtype)
