@@ -39,7 +39,17 @@ class _Recurrent(Module):
     state_names = ("h0",)
 
     def __init__(
-        self, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float64,
+        fused: bool = True,
+        checkpoint: int | None = None,
     ):
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
@@ -245,23 +255,6 @@ class LSTM(_Recurrent):
 
     gates = 4
     state_names = ("h0", "c0")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        dtype=np.float64,
-        fused: bool = True,
-        checkpoint: int | None = None,
-    ):
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
-        )
 
     def _step(self, xi, state, w_hh, b_hh):
         return lstm_step(xi, *state, w_hh, b_hh)
