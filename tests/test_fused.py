@@ -18,6 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinyrnn as tr
+from tinyrnn.nn import fused_kernel
 from tinyrnn.nn.fused import gru_sequence, lstm_sequence, rnn_sequence
 
 TOL = 1e-10
@@ -185,6 +186,42 @@ def test_fused_matches_per_op_graph(kind, T, B, H, bias, given_state, reverse, u
     b = [o.data for o in outs], [None if t is None else t.grad for t in (*leaves, *params)]
     a = ours(kind, x, states, weights, seed, lengths=lengths, reverse=reverse)
     assert_all_close(*a, *b)
+
+
+@pytest.mark.parametrize("kind", list(GATES))
+@pytest.mark.parametrize("lengths, reverse", [(None, False), ([4, 2, 3], True)], ids=str)
+def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengths, reverse):
+    """At large sizes each step's W_hh h (and W_hh^T da) runs as several products of
+    row blocks (fused_kernel.StepMatmul); shrink the limits so that the small test
+    sizes split too (blocks of 2 rows, the last one shorter), and compare."""
+    monkeypatch.setattr(fused_kernel, "SMALL_MATMUL", 2 * 5 * 3)
+    monkeypatch.setattr(fused_kernel, "MIN_BLOCK_ROWS", 1)
+    assert len(fused_kernel.StepMatmul(np.zeros((5, 5)), 3).pieces) == 3
+    lengths = None if lengths is None else np.array(lengths)
+    x, states, weights = make_case(kind, 4, 3, 2, 5, True, True, seed=11)
+    outs, leaves, params = per_op(kind, x, states, weights, lengths, reverse)
+    upstream_loss(outs, 11)[1].backward()
+    b = [o.data for o in outs], [None if t is None else t.grad for t in (*leaves, *params)]
+    a = ours(kind, x, states, weights, 11, lengths=lengths, reverse=reverse)
+    assert_all_close(*a, *b)
+
+
+@pytest.mark.parametrize(
+    "shape, n_blocks",
+    [((512, 128, 32), 3), ((128, 128, 32), 1), ((1024, 256, 32), 9), ((2048, 512, 32), 1), ((512, 128, 1), 1)],
+)
+def test_step_matmul_splits_only_into_small_products(shape, n_blocks):
+    """Blocks of at most SMALL_MATMUL multiply-adds, as few as possible, or one block when
+    they would be thinner than MIN_BLOCK_ROWS; and the products are W v and W^T u."""
+    M, K, B = shape
+    rng = np.random.default_rng(0)
+    w, v, u = rng.standard_normal((M, K)), rng.standard_normal((K, B)), rng.standard_normal((M, B))
+    step = fused_kernel.StepMatmul(w, B)
+    rows = [len(range(M)[b]) for b, _, _ in step.pieces]
+    assert len(rows) == n_blocks and sum(rows) == M
+    assert n_blocks == 1 or max(rows) * K * B <= fused_kernel.SMALL_MATMUL
+    np.testing.assert_allclose(step(v, out=np.empty((M, B))), w @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(step.t(u, out=np.empty((K, B)), tmp=np.empty((K, B))), w.T @ u, rtol=1e-12, atol=1e-10)
 
 
 # ---- finite differences ----------------------------------------------------

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, inverse, padding, reorder, sigmoid_, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, StepMatmul, inverse, padding, reorder, sigmoid_, sum_outer
 
 
 def _update(h_prev, n, z, tmp, out):
@@ -55,6 +55,7 @@ class GRUKernel(Kernel):
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
         H = self.H = w_hh.shape[1]
         self.w_ih, self.w_hh = reorder(w_ih, self.order), w_hh
+        self.w_x = self.w_ih  # what project() applies
         self.b_x = None if b_ih is None else reorder(b_ih, self.order)
         self.b_hn = 0
         if b_hh is not None:  # b_hr, b_hz just add to a_r, a_z; b_hn sits inside r * (...)
@@ -66,11 +67,11 @@ class GRUKernel(Kernel):
         H, (S, _, B) = self.H, xp.shape
         hs, hn = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
-        a_h, tmp = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
+        a_h, tmp, recur = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype), StepMatmul(self.w_hh, B)
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], hn, padding(valid, S))
         for rz, n, r, z, h_prev, h, hn_t, pad in steps:  # step t's gates n, r, z, in place
-            np.dot(self.w_hh, h_prev, out=a_h)  # W_hr h, W_hz h, W_hn h
+            recur(h_prev, out=a_h)  # W_hr h, W_hz h, W_hn h
             rz += a_h[: 2 * H]
             sigmoid_(rz)
             np.add(a_h[2 * H :], self.b_hn, out=hn_t)  # hn = W_hn h + b_hn
@@ -94,12 +95,12 @@ class GRUKernel(Kernel):
         np.multiply(k_n, r, out=k_hn)
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
-        dh_next, tmp, w_hh_t = np.array(dstate[0]), np.empty((H, B), dh.dtype), self.w_hh.T
+        dh_next, tmp, recur = np.array(dstate[0]), np.empty((H, B), dh.dtype), StepMatmul(self.w_hh, B)
         steps = zip(dh, k.reshape(S, 4, H, B), k[:, H:], _keep(z, valid))
         for dh_t, da, da_h, z_t in reversed(list(steps)):
             dh_t += dh_next
             da *= dh_t  # da_n, da_r, da_z, dhn
-            np.dot(w_hh_t, da_h, out=dh_next)
+            recur.t(da_h, out=dh_next, tmp=tmp)  # W_hh^T [da_r, da_z, dhn]
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
         da_x, da_h = k[:, : 3 * H], k[:, H:]  # the gradients of W_ih x + b_ih (n, r, z), W_hh h + b_hh (r, z, n)
@@ -119,6 +120,7 @@ class GRUResetBeforeKernel(Kernel):
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
         H = self.H = w_hh.shape[1]
         self.w_ih, self.w_hh = reorder(w_ih, self.order), reorder(w_hh, self.hidden_order)
+        self.w_x = self.w_ih  # what project() applies
         self.w_hzr, self.w_hn = self.w_hh[: 2 * H], self.w_hh[2 * H :]
         bias = [b for b in (b_ih, b_hh) if b is not None]
         self.b_x = reorder(sum(bias), self.order) if bias else None  # every bias just adds to a
@@ -128,14 +130,14 @@ class GRUResetBeforeKernel(Kernel):
         hs, rh = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
         a_h, tmp = np.empty((2 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
+        w_hzr, w_hn = StepMatmul(self.w_hzr, B), StepMatmul(self.w_hn, B)
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], rh, padding(valid, S))
         for zr, n, z, r, h_prev, h, rh_t, pad in steps:  # step t's gates n, z, r, in place
-            np.dot(self.w_hzr, h_prev, out=a_h)  # W_hz h, W_hr h
-            zr += a_h
+            zr += w_hzr(h_prev, out=a_h)  # W_hz h, W_hr h
             sigmoid_(zr)
             np.multiply(r, h_prev, out=rh_t)
-            np.dot(self.w_hn, rh_t, out=tmp)  # W_hn (r * h)
+            w_hn(rh_t, out=tmp)  # W_hn (r * h)
             n += tmp
             np.tanh(n, out=n)
             _update(h_prev, n, z, tmp, out=h)
@@ -158,14 +160,14 @@ class GRUResetBeforeKernel(Kernel):
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
         dh_next, drh, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype)
-        w_hn_t, w_hzr_t = self.w_hn.T, self.w_hzr.T
+        w_hzr, w_hn = StepMatmul(self.w_hzr, B), StepMatmul(self.w_hn, B)
         steps = zip(dh, k[:, : 2 * H].reshape(S, 2, H, B), k[:, :H], k[:, H:], k[:, 2 * H :], z_keep, r_keep)
         for dh_t, da_nz, da_n, da_zr, da_r, z_t, r_t in reversed(list(steps)):
             dh_t += dh_next
             da_nz *= dh_t  # da_n, da_z
-            np.dot(w_hn_t, da_n, out=drh)
+            w_hn.t(da_n, out=drh, tmp=tmp)  # W_hn^T da_n
             da_r *= drh
-            np.dot(w_hzr_t, da_zr, out=dh_next)
+            w_hzr.t(da_zr, out=dh_next, tmp=tmp)  # W_hz^T da_z + W_hr^T da_r
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
             np.multiply(drh, r_t, out=tmp)

@@ -45,11 +45,13 @@ class Kernel:
     """One layer and direction of a recurrent net, as NumPy forward + BPTT.
 
     Subclasses set `n_states` (1, or 2 for the LSTM's (h, c)), fill `self.H`,
-    `self.w_ih` (G*H, I) and `self.b_x` (G*H,) or None (all the bias that can be
-    added to the input projection) with their gates in internal order, and implement:
+    `self.w_ih` (G*H, I) with their gates in internal order, and what `project`
+    applies to every input: `self.w_x` (G*H, I) and `self.b_x` (G*H,) or None (all
+    the bias that can be added to the input projection); w_x is W_ih itself or a
+    rescaled copy (the LSTM halves its sigmoid gates' rows). They implement:
 
     forward(xp, state, valid) -> cache
-        xp (S, G*H, B): W_ih x_t + b_x for S steps (the kernel may overwrite it);
+        xp (S, G*H, B): w_x x_t + b_x for S steps (the kernel may overwrite it);
         state: n_states arrays (H, B); valid (S, B) bool or None (all valid).
         cache.hs (S+1, H, B) holds h_{-1} (the start state) then every h_t,
         cache.state the states after the last step. At a step where a column is
@@ -65,15 +67,55 @@ class Kernel:
     n_states: int
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        """W_ih x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
+        """w_x x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
         S, B, n_in = x.shape
         if B > 1:  # one matmul per step, each writing its (G*H, B) block
-            xp = np.matmul(self.w_ih, x.transpose(0, 2, 1))
+            xp = np.matmul(self.w_x, x.transpose(0, 2, 1))
         else:  # one matmul for all steps (a single column needs no transposing)
-            xp = (x.reshape(S, n_in) @ self.w_ih.T).reshape(S, -1, 1)
+            xp = (x.reshape(S, n_in) @ self.w_x.T).reshape(S, -1, 1)
         if self.b_x is not None:
             xp += self.b_x[:, None]
         return xp
+
+
+# OpenBLAS (NumPy's BLAS) multiplies matrices of at most a million multiply-adds
+# (M N K <= 1e6) with "small-matrix" kernels that skip packing the operands;
+# on the AVX-512 machines measured here they do a multiply-add in ~0.7x the time of
+# the packed path. A step's recurrent matmul just above that size (LSTM, hidden
+# 128, batch 32: 2.1 million) is faster as a few products of row blocks below it.
+SMALL_MATMUL = 1_000_000
+MIN_BLOCK_ROWS = 64  # below this the extra calls cost more than the small kernels save
+
+
+class StepMatmul:
+    """W v and W^T u for one time step, v (K, B) and u (M, B), with W (M, K):
+    one BLAS call, or one per block of W's rows when that makes each product small
+    (SMALL_MATMUL). W^T u is then the sum over the blocks of W_b^T u_b."""
+
+    def __init__(self, w: np.ndarray, n_cols: int):
+        M, K = w.shape
+        rows = SMALL_MATMUL // (K * n_cols)  # the most rows a small product can have
+        if M <= rows or rows < MIN_BLOCK_ROWS:
+            rows = M
+        else:  # as few blocks as that allows, of even size
+            rows = -(-M // -(-M // rows))  # ceil(M / number of blocks)
+        blocks = [slice(s, s + rows) for s in range(0, M, rows)]
+        self.pieces = [(b, w[b], w[b].T) for b in blocks]
+
+    def __call__(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = W v."""
+        for b, w_b, _ in self.pieces:
+            np.dot(w_b, v, out=out[b])
+        return out
+
+    def t(self, u: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+        """out = W^T u; tmp is scratch of out's shape."""
+        (b, _, w_bt), *rest = self.pieces
+        np.dot(w_bt, u[b], out=out)
+        for b, _, w_bt in rest:
+            np.dot(w_bt, u[b], out=tmp)
+            out += tmp
+        return out
 
 
 CHUNK = 64  # steps per piece of work on whole sequences: bounds temporaries on long ones

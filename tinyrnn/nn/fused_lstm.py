@@ -19,8 +19,8 @@ and after the loop dW_ih = sum_t da x_t^T, dW_hh = sum_t da h_{t-1}^T, db = sum_
 The factors that multiply dh and dc (o(1 - tanh(c)^2), tanh(c) o(1 - o), ...)
 depend only on the forward pass, so they are computed for all steps at once
 before the loop, which is left with seven small NumPy calls per step.
-Gates are stored in the order o, i, f, g: the sigmoid gates (o, i, f) are one
-block in the forward, and the gates driven by dc (i, f, g) one block backward.
+Gates stay in torch's order i, f, g, o: the gates driven by dc (i, f, g) are one
+block backward.
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, chunks, inverse, padding, reorder, sum_outer
-
-ORDER = (3, 0, 1, 2)  # internal blocks o, i, f, g hold torch's gates 3, 0, 1, 2 (torch: i, f, g, o)
+from tinyrnn.nn.fused_kernel import Kernel, StepMatmul, chunks, padding, sum_outer
 
 
 class LSTMKernel(Kernel):
@@ -39,11 +37,15 @@ class LSTMKernel(Kernel):
 
     def __init__(self, w_ih, w_hh, b_ih, b_hh):
         H = self.H = w_hh.shape[1]
-        self.w_ih, self.w_hh = reorder(w_ih, ORDER), reorder(w_hh, ORDER)
+        self.w_ih, self.w_hh = w_ih, w_hh
+        # sigmoid(a) = (1 + tanh(a / 2)) / 2 (stable: no exp). With the sigmoid gates' rows
+        # (i, f, o) of W_ih, W_hh and the bias halved, one tanh over a whole step gives
+        # tanh(a / 2) for i, f, o and tanh(a) for g. (Halving is exact in floating point.)
+        half = np.full((4 * H, 1), 0.5, w_hh.dtype)
+        half[2 * H : 3 * H] = 1
         bias = [b for b in (b_ih, b_hh) if b is not None]
-        self.b_x = reorder(sum(bias), ORDER) if bias else None  # both biases just add to a
-        self.w_hh_half = self.w_hh.copy()  # for the forward: sigmoid rows halved (see forward)
-        self.w_hh_half[: 3 * H] *= 0.5
+        self.w_x, self.b_x = w_ih * half, sum(bias) * half[:, 0] if bias else None  # what project() applies
+        self.w_hh_half = w_hh * half
 
     def forward(self, xp, state, valid):
         H, (S, _, B) = self.H, xp.shape
@@ -51,18 +53,16 @@ class LSTMKernel(Kernel):
         hs[0], cs[0] = state
         tanh_c = np.empty((S, H, B), xp.dtype)
         a_h, ig = np.empty((4 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
-        # sigmoid(a) = (1 + tanh(a / 2)) / 2 (stable: no exp). With the sigmoid gates'
-        # pre-activations halved (their share of xp here, their rows of W_hh once), one
-        # tanh over the whole step gives tanh(a / 2) for o, i, f and tanh(a) for g.
-        xp[:, : 3 * H] *= 0.5
-        gates = xp[:, : 3 * H], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H : 3 * H], xp[:, 3 * H :]
+        recur = StepMatmul(self.w_hh_half, B)
+        gates = xp[:, : 2 * H], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H : 3 * H], xp[:, 3 * H :]
         steps = zip(xp, *gates, hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_c, padding(valid, S))
-        for a, sig, o, i, f, g, h_prev, h, c_prev, c, tanh_ct, pad in steps:  # a: step t's gates, in place
-            np.dot(self.w_hh_half, h_prev, out=a_h)
-            a += a_h
+        for a, i_f, i, f, g, o, h_prev, h, c_prev, c, tanh_ct, pad in steps:  # a: step t's gates, in place
+            a += recur(h_prev, out=a_h)
             np.tanh(a, out=a)
-            sig *= 0.5
-            sig += 0.5  # o, i, f = sigmoid(a); g = tanh(a)
+            i_f *= 0.5
+            i_f += 0.5
+            o *= 0.5
+            o += 0.5  # i, f, o = sigmoid(a); g = tanh(a)
             np.multiply(f, c_prev, out=c)  # c_t = f * c_{t-1} + i * g
             np.multiply(i, g, out=ig)
             c += ig
@@ -77,7 +77,7 @@ class LSTMKernel(Kernel):
         H, (S, _, B) = self.H, dh.shape
         k = cache.gates  # the gates' slots become their factors, then da
         for c in chunks(S):  # a few steps at a time: small temporaries on long sequences
-            o, i, f, g = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
+            i, f, g, o = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
             tanh_c, c_prev = cache.tanh_c[c], cache.cs[c]
             k_c = o * (1 - tanh_c * tanh_c)  # dc += dh * o (1 - tanh(c)^2)
             o *= (1 - o) * tanh_c  # da_o = dh * tanh(c) o(1 - o)
@@ -93,18 +93,18 @@ class LSTMKernel(Kernel):
             k_c *= valid[:, None, :]
             np.copyto(f_keep, 1, where=~valid[:, None, :])
         dh_next, dc = (np.array(s) for s in dstate)
-        dc_h, w_hh_t = np.empty((H, B), dh.dtype), self.w_hh.T
-        steps = zip(dh, k, k[:, :H], k[:, H:].reshape(S, 3, H, B), k_c, f_keep, padding(valid, S))
-        for dh_t, da, da_o, da_ifg, k_ct, f, pad in reversed(list(steps)):
+        dc_h, tmp, recur = np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype), StepMatmul(self.w_hh, B)
+        steps = zip(dh, k, k[:, : 3 * H].reshape(S, 3, H, B), k[:, 3 * H :], k_c, f_keep, padding(valid, S))
+        for dh_t, da, da_ifg, da_o, k_ct, f, pad in reversed(list(steps)):
             dh_t += dh_next
             np.multiply(dh_t, k_ct, out=dc_h)
             dc += dc_h
             da_o *= dh_t
             da_ifg *= dc  # da_i, da_f, da_g
-            np.dot(w_hh_t, da, out=dh_next)
+            recur.t(da, out=dh_next, tmp=tmp)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
             dc *= f
         dw_ih, dw_hh = sum_outer(k, x, cache.hs[:-1])
         db = np.einsum("tgb->g", k)  # both biases just add to a
-        return k, (dh_next, dc), [reorder(g, inverse(ORDER)) for g in (dw_ih, dw_hh, db, db)]
+        return k, (dh_next, dc), [dw_ih, dw_hh, db, db.copy()]

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, padding, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, StepMatmul, padding, sum_outer
 
 
 class RNNKernel(Kernel):
@@ -21,6 +21,7 @@ class RNNKernel(Kernel):
     def __init__(self, w_ih, w_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
         self.H, self.nonlinearity = w_hh.shape[1], nonlinearity
         self.w_ih, self.w_hh = w_ih, w_hh
+        self.w_x = w_ih  # what project() applies
         bias = [b for b in (b_ih, b_hh) if b is not None]
         self.b_x = sum(bias) if bias else None  # both biases just add to a
 
@@ -28,8 +29,9 @@ class RNNKernel(Kernel):
         S, H, B = xp.shape
         hs = np.empty((S + 1, H, B), xp.dtype)
         hs[0] = state[0]
+        recur = StepMatmul(self.w_hh, B)
         for a, h_prev, h, pad in zip(xp, hs[:-1], hs[1:], padding(valid, S)):
-            np.dot(self.w_hh, h_prev, out=h)
+            recur(h_prev, out=h)
             h += a
             if self.nonlinearity == "tanh":
                 np.tanh(h, out=h)
@@ -40,16 +42,16 @@ class RNNKernel(Kernel):
         return SimpleNamespace(hs=hs, state=(hs[S],))
 
     def backward(self, cache, dh, dstate, valid, x):
-        S = dh.shape[0]
+        S, H, B = dh.shape
         h = cache.hs[1:]
         da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
         if valid is not None:  # padding: no gradient to a, dh passes through unchanged
             da *= valid[:, None, :]
-        dh_next, w_hh_t = np.array(dstate[0]), self.w_hh.T
+        dh_next, tmp, recur = np.array(dstate[0]), np.empty((H, B), dh.dtype), StepMatmul(self.w_hh, B)
         for dh_t, da_t, pad in reversed(list(zip(dh, da, padding(valid, S)))):
             dh_t += dh_next
             da_t *= dh_t
-            np.dot(w_hh_t, da_t, out=dh_next)
+            recur.t(da_t, out=dh_next, tmp=tmp)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
         dw_ih, dw_hh = sum_outer(da, x, cache.hs[:-1])
