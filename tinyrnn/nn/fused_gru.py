@@ -104,9 +104,9 @@ class GRUKernel(Kernel):
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
         da_x, da_h = k[:, : 3 * H], k[:, H:]  # the gradients of W_ih x + b_ih (n, r, z), W_hh h + b_hh (r, z, n)
-        (dw_ih,), (dw_hh,) = sum_outer(da_x, x), sum_outer(da_h, h_prev)
+        (dw_ih, db_ih), (dw_hh, db_hh) = sum_outer(da_x, x, bias=True), sum_outer(da_h, h_prev, bias=True)
         back = inverse(self.order)
-        grads = [reorder(dw_ih, back), dw_hh, reorder(np.einsum("tgb->g", da_x), back), np.einsum("tgb->g", da_h)]
+        grads = [reorder(dw_ih, back), dw_hh, reorder(db_ih, back), db_hh]
         return da_x, (dh_next,), grads
 
 
@@ -172,7 +172,11 @@ class GRUResetBeforeKernel(Kernel):
             dh_next += tmp
             np.multiply(drh, r_t, out=tmp)
             dh_next += tmp
-        (dw_ih,), (dw_zr,), (dw_n,) = sum_outer(k, x), sum_outer(k[:, H:], h_prev), sum_outer(k[:, :H], cache.rh)
-        db = reorder(np.einsum("tgb->g", k), inverse(self.order))  # every bias just adds to a
+        (dw_ih, db), (dw_zr,), (dw_n,) = (
+            sum_outer(k, x, bias=True),
+            sum_outer(k[:, H:], h_prev),
+            sum_outer(k[:, :H], cache.rh),
+        )
+        db = reorder(db, inverse(self.order))  # every bias just adds to a
         dw_hh = reorder(np.concatenate([dw_zr, dw_n]), inverse(self.hidden_order))
         return k, (dh_next,), [reorder(dw_ih, inverse(self.order)), dw_hh, db, db.copy()]

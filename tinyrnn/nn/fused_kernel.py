@@ -126,19 +126,29 @@ def chunks(n_steps: int) -> list[slice]:
     return [slice(s, min(s + CHUNK, n_steps)) for s in range(0, n_steps, CHUNK)]
 
 
-def sum_outer(d: np.ndarray, *vs: np.ndarray) -> list[np.ndarray]:
+def sum_outer(d: np.ndarray, *vs: np.ndarray, bias: bool = False) -> list[np.ndarray]:
     """For each v: the sum over t and b of d[t, :, b] v[t, :, b]^T, the gradient of a
-    weight that multiplies v at every step, given the gradients d of its products.
+    weight that multiplies v at every step, given the gradients d of its products;
+    with bias=True also the sum over t and b of d[t, :, b], the gradient of a bias
+    (the weight of a constant input 1).
 
-    d (S, G*H, B), each v (S, K, B); returns one (G*H, K) array per v. One matmul
-    (G*H, C*B) @ (C*B, K) per CHUNK steps, on copies small enough to stay in cache."""
-    totals = [None] * len(vs)
+    d (S, G*H, B), each v (S, K, B); returns one (G*H, K) array per v, then the (G*H,)
+    one. The inputs side by side, [v_1, v_2, ..., 1], make one (C*B, sum of K) matrix,
+    so it is one matmul (G*H, C*B) @ (C*B, sum of K) per CHUNK steps: one large
+    product runs faster than several thin ones."""
+    sizes = [v.shape[1] for v in vs] + [1] * bias
+    total, G, B = None, d.shape[1], d.shape[2]
     for c in chunks(d.shape[0]):
-        d_c = d[c].transpose(1, 0, 2).reshape(d.shape[1], -1)
-        for i, v in enumerate(vs):
-            term = d_c @ v[c].transpose(0, 2, 1).reshape(-1, v.shape[1])
-            totals[i] = term if totals[i] is None else np.add(totals[i], term, out=totals[i])
-    return totals
+        d_c = d[c].transpose(1, 0, 2).reshape(G, -1)
+        v_c = np.empty((c.stop - c.start, B, sum(sizes)), d.dtype)
+        for v, at in zip(vs, np.cumsum([0, *sizes])):
+            v_c[:, :, at : at + v.shape[1]] = v[c].transpose(0, 2, 1)
+        if bias:
+            v_c[:, :, -1] = 1
+        term = d_c @ v_c.reshape(-1, sum(sizes))
+        total = term if total is None else np.add(total, term, out=total)
+    pieces = [np.ascontiguousarray(p) for p in np.split(total, np.cumsum(sizes)[:-1], axis=1)]
+    return pieces[: len(vs)] + [pieces[-1][:, 0]] * bias
 
 
 def padding(valid: np.ndarray | None, n_steps: int) -> list:

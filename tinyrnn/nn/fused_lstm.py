@@ -105,6 +105,5 @@ class LSTMKernel(Kernel):
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
             dc *= f
-        dw_ih, dw_hh = sum_outer(k, x, cache.hs[:-1])
-        db = np.einsum("tgb->g", k)  # both biases just add to a
+        dw_ih, dw_hh, db = sum_outer(k, x, cache.hs[:-1], bias=True)  # both biases just add to a
         return k, (dh_next, dc), [dw_ih, dw_hh, db, db.copy()]

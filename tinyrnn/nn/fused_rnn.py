@@ -54,6 +54,5 @@ class RNNKernel(Kernel):
             recur.t(da_t, out=dh_next, tmp=tmp)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
-        dw_ih, dw_hh = sum_outer(da, x, cache.hs[:-1])
-        db = np.einsum("tgb->g", da)  # both biases just add to a
+        dw_ih, dw_hh, db = sum_outer(da, x, cache.hs[:-1], bias=True)  # both biases just add to a
         return da, (dh_next,), [dw_ih, dw_hh, db, db.copy()]
