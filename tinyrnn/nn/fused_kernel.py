@@ -41,43 +41,6 @@ def inverse(order: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(k) for k in np.argsort(order))
 
 
-class Kernel:
-    """One layer and direction of a recurrent net, as NumPy forward + BPTT.
-
-    Subclasses set `n_states` (1, or 2 for the LSTM's (h, c)), fill `self.H`,
-    `self.w_ih` (G*H, I) with their gates in internal order, and what `project`
-    applies to every input: `self.w_x` (G*H, I) and `self.b_x` (G*H,) or None (all
-    the bias that can be added to the input projection); w_x is W_ih itself or a
-    rescaled copy (the LSTM halves its sigmoid gates' rows). They implement:
-
-    forward(xp, state, valid) -> cache
-        xp (S, G*H, B): w_x x_t + b_x for S steps (the kernel may overwrite it);
-        state: n_states arrays (H, B); valid (S, B) bool or None (all valid).
-        cache.hs (S+1, H, B) holds h_{-1} (the start state) then every h_t,
-        cache.state the states after the last step. At a step where a column is
-        not valid its states are carried over unchanged.
-    backward(cache, dh, dstate, valid, x) -> (dxp, dstate0, grads)
-        dh (S, H, B): dL/dh_t from above (zero where not valid; may be
-        overwritten); dstate: dL/d(final states); x (S, I, B): the inputs of
-        these steps. Returns dL/dxp (S, G*H, B) in internal order, dL/d(start
-        states), and grads = [dw_ih, dw_hh, db_ih, db_hh] over these steps in
-        torch's layout. The cache is used up (overwritten).
-    """
-
-    n_states: int
-
-    def project(self, x: np.ndarray) -> np.ndarray:
-        """w_x x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
-        S, B, n_in = x.shape
-        if B > 1:  # one matmul per step, each writing its (G*H, B) block
-            xp = np.matmul(self.w_x, x.transpose(0, 2, 1))
-        else:  # one matmul for all steps (a single column needs no transposing)
-            xp = (x.reshape(S, n_in) @ self.w_x.T).reshape(S, -1, 1)
-        if self.b_x is not None:
-            xp += self.b_x[:, None]
-        return xp
-
-
 # OpenBLAS (NumPy's BLAS) multiplies matrices of at most a million multiply-adds
 # (M N K <= 1e6) with "small-matrix" kernels that skip packing the operands;
 # on the AVX-512 machines measured here they do a multiply-add in ~0.7x the time of
@@ -116,6 +79,45 @@ class StepMatmul:
             np.dot(w_bt, u[b], out=tmp)
             out += tmp
         return out
+
+
+class Kernel:
+    """One layer and direction of a recurrent net, as NumPy forward + BPTT.
+
+    Subclasses set `n_states` (1, or 2 for the LSTM's (h, c)), fill `self.H`,
+    `self.w_ih` (G*H, I) with their gates in internal order, and what `project`
+    applies to every input: `self.w_x` (G*H, I) and `self.b_x` (G*H,) or None (all
+    the bias that can be added to the input projection); w_x is W_ih itself or a
+    rescaled copy (the LSTM halves its sigmoid gates' rows). They implement:
+
+    forward(xp, state, valid) -> cache
+        xp (S, G*H, B): w_x x_t + b_x for S steps (the kernel may overwrite it);
+        state: n_states arrays (H, B); valid (S, B) bool or None (all valid).
+        cache.hs (S+1, H, B) holds h_{-1} (the start state) then every h_t,
+        cache.state the states after the last step. At a step where a column is
+        not valid its states are carried over unchanged.
+    backward(cache, dh, dstate, valid, x) -> (dxp, dstate0, grads)
+        dh (S, H, B): dL/dh_t from above (zero where not valid; may be
+        overwritten); dstate: dL/d(final states); x (S, I, B): the inputs of
+        these steps. Returns dL/dxp (S, G*H, B) in internal order, dL/d(start
+        states), and grads = [dw_ih, dw_hh, db_ih, db_hh] over these steps in
+        torch's layout. The cache is used up (overwritten).
+    """
+
+    n_states: int
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """w_x x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
+        S, B, n_in = x.shape
+        if B > 1:  # per step w_x x_t^T, into its (G*H, B) block; BLAS is faster on contiguous x_t^T
+            xp, step = np.empty((S, self.w_x.shape[0], B), x.dtype), StepMatmul(self.w_x, B)
+            for x_t, xp_t in zip(np.ascontiguousarray(x.transpose(0, 2, 1)), xp):
+                step(x_t, out=xp_t)
+        else:  # one matmul for all steps (a single column needs no transposing)
+            xp = (x.reshape(S, n_in) @ self.w_x.T).reshape(S, -1, 1)
+        if self.b_x is not None:
+            xp += self.b_x[:, None]
+        return xp
 
 
 CHUNK = 64  # steps per piece of work on whole sequences: bounds temporaries on long ones
