@@ -196,7 +196,7 @@ def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengt
     sizes split too (blocks of 2 rows, the last one shorter), and compare."""
     monkeypatch.setattr(fused_kernel, "SMALL_MATMUL", 2 * 5 * 3)
     monkeypatch.setattr(fused_kernel, "MIN_BLOCK_ROWS", 1)
-    assert len(fused_kernel.StepMatmul(np.zeros((5, 5)), 3).pieces) == 3
+    assert len(fused_kernel.row_blocks(5, 5, 3)) == 3
     lengths = None if lengths is None else np.array(lengths)
     x, states, weights = make_case(kind, 4, 3, 2, 5, True, True, seed=11)
     outs, leaves, params = per_op(kind, x, states, weights, lengths, reverse)
@@ -214,14 +214,14 @@ def test_step_matmul_splits_only_into_small_products(shape, n_blocks):
     """Blocks of at most SMALL_MATMUL multiply-adds, as few as possible, or one block when
     they would be thinner than MIN_BLOCK_ROWS; and the products are W v and W^T u."""
     M, K, B = shape
-    rng = np.random.default_rng(0)
-    w, v, u = rng.standard_normal((M, K)), rng.standard_normal((K, B)), rng.standard_normal((M, B))
-    step = fused_kernel.StepMatmul(w, B)
-    rows = [len(range(M)[b]) for b, _, _ in step.pieces]
+    rows = [len(range(M)[b]) for b in fused_kernel.row_blocks(M, K, B)]
     assert len(rows) == n_blocks and sum(rows) == M
     assert n_blocks == 1 or max(rows) * K * B <= fused_kernel.SMALL_MATMUL
-    np.testing.assert_allclose(step(v, out=np.empty((M, B))), w @ v, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(step.t(u, out=np.empty((K, B)), tmp=np.empty((K, B))), w.T @ u, rtol=1e-12, atol=1e-10)
+    rng = np.random.default_rng(0)
+    w, v, u = rng.standard_normal((M, K)), rng.standard_normal((K, B)), rng.standard_normal((M, B))
+    forward, backward = fused_kernel.step_matmul(w, B)
+    np.testing.assert_allclose(forward(v, out=np.empty((M, B))), w @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(backward(u, out=np.empty((K, B))), w.T @ u, rtol=1e-12, atol=1e-10)
 
 
 # ---- finite differences ----------------------------------------------------

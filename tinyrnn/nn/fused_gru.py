@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, StepMatmul, inverse, padding, reorder, sigmoid_, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, inverse, padding, reorder, sigmoid_, step_matmul, sum_outer
 
 
 def _update(h_prev, n, z, tmp, out):
@@ -67,7 +67,7 @@ class GRUKernel(Kernel):
         H, (S, _, B) = self.H, xp.shape
         hs, hn = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
-        a_h, tmp, recur = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype), StepMatmul(self.w_hh, B)
+        a_h, tmp, (recur, _) = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype), step_matmul(self.w_hh, B)
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], hn, padding(valid, S))
         for rz, n, r, z, h_prev, h, hn_t, pad in steps:  # step t's gates n, r, z, in place
@@ -95,12 +95,12 @@ class GRUKernel(Kernel):
         np.multiply(k_n, r, out=k_hn)
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
-        dh_next, tmp, recur = np.array(dstate[0]), np.empty((H, B), dh.dtype), StepMatmul(self.w_hh, B)
+        dh_next, tmp, (_, recur_t) = np.array(dstate[0]), np.empty((H, B), dh.dtype), step_matmul(self.w_hh, B)
         steps = zip(dh, k.reshape(S, 4, H, B), k[:, H:], _keep(z, valid))
         for dh_t, da, da_h, z_t in reversed(list(steps)):
             dh_t += dh_next
             da *= dh_t  # da_n, da_r, da_z, dhn
-            recur.t(da_h, out=dh_next, tmp=tmp)  # W_hh^T [da_r, da_z, dhn]
+            recur_t(da_h, out=dh_next)  # W_hh^T [da_r, da_z, dhn]
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
         da_x, da_h = k[:, : 3 * H], k[:, H:]  # the gradients of W_ih x + b_ih (n, r, z), W_hh h + b_hh (r, z, n)
@@ -130,7 +130,7 @@ class GRUResetBeforeKernel(Kernel):
         hs, rh = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
         a_h, tmp = np.empty((2 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
-        w_hzr, w_hn = StepMatmul(self.w_hzr, B), StepMatmul(self.w_hn, B)
+        (w_hzr, _), (w_hn, _) = step_matmul(self.w_hzr, B), step_matmul(self.w_hn, B)
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], rh, padding(valid, S))
         for zr, n, z, r, h_prev, h, rh_t, pad in steps:  # step t's gates n, z, r, in place
@@ -160,14 +160,14 @@ class GRUResetBeforeKernel(Kernel):
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
         dh_next, drh, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype)
-        w_hzr, w_hn = StepMatmul(self.w_hzr, B), StepMatmul(self.w_hn, B)
+        (_, w_hzr_t), (_, w_hn_t) = step_matmul(self.w_hzr, B), step_matmul(self.w_hn, B)
         steps = zip(dh, k[:, : 2 * H].reshape(S, 2, H, B), k[:, :H], k[:, H:], k[:, 2 * H :], z_keep, r_keep)
         for dh_t, da_nz, da_n, da_zr, da_r, z_t, r_t in reversed(list(steps)):
             dh_t += dh_next
             da_nz *= dh_t  # da_n, da_z
-            w_hn.t(da_n, out=drh, tmp=tmp)  # W_hn^T da_n
+            w_hn_t(da_n, out=drh)  # W_hn^T da_n
             da_r *= drh
-            w_hzr.t(da_zr, out=dh_next, tmp=tmp)  # W_hz^T da_z + W_hr^T da_r
+            w_hzr_t(da_zr, out=dh_next)  # W_hz^T da_z + W_hr^T da_r
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
             np.multiply(drh, r_t, out=tmp)

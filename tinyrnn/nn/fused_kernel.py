@@ -14,6 +14,9 @@ kernel also stores its gates in the order that makes its hot blocks adjacent
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 
 
@@ -50,35 +53,40 @@ SMALL_MATMUL = 1_000_000
 MIN_BLOCK_ROWS = 64  # below this the extra calls cost more than the small kernels save
 
 
-class StepMatmul:
-    """W v and W^T u for one time step, v (K, B) and u (M, B), with W (M, K):
-    one BLAS call, or one per block of W's rows when that makes each product small
-    (SMALL_MATMUL). W^T u is then the sum over the blocks of W_b^T u_b."""
+def row_blocks(M: int, K: int, n_cols: int) -> list[slice]:
+    """Blocks of the rows of W (M, K) such that each block times a (K, n_cols) matrix is a
+    small product (at most SMALL_MATMUL multiply-adds), as few and as even as possible;
+    one block when it is small already or when blocks would be thinner than MIN_BLOCK_ROWS."""
+    rows = SMALL_MATMUL // (K * n_cols)  # the most rows a small product can have
+    if M <= rows or rows < MIN_BLOCK_ROWS:
+        rows = M
+    else:
+        rows = -(-M // -(-M // rows))  # ceil(M / number of blocks)
+    return [slice(s, s + rows) for s in range(0, M, rows)]
 
-    def __init__(self, w: np.ndarray, n_cols: int):
-        M, K = w.shape
-        rows = SMALL_MATMUL // (K * n_cols)  # the most rows a small product can have
-        if M <= rows or rows < MIN_BLOCK_ROWS:
-            rows = M
-        else:  # as few blocks as that allows, of even size
-            rows = -(-M // -(-M // rows))  # ceil(M / number of blocks)
-        blocks = [slice(s, s + rows) for s in range(0, M, rows)]
-        self.pieces = [(b, w[b], w[b].T) for b in blocks]
 
-    def __call__(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out = W v."""
-        for b, w_b, _ in self.pieces:
+def step_matmul(w: np.ndarray, n_cols: int) -> tuple[Callable, Callable]:
+    """(forward, backward) for one time step: forward(v, out) = W v for v (K, n_cols), and
+    backward(u, out) = W^T u for u (M, n_cols), with W (M, K); each returns out. One BLAS
+    call each, or one per row block (row_blocks), W^T u being the sum of the blocks' W_b^T u_b."""
+    blocks = row_blocks(*w.shape, n_cols)
+    if len(blocks) == 1:
+        return partial(np.dot, w), partial(np.dot, w.T)
+    pieces, tmp = [(b, w[b], w[b].T) for b in blocks], np.empty((w.shape[1], n_cols), w.dtype)
+
+    def forward(v, out):
+        for b, w_b, _ in pieces:
             np.dot(w_b, v, out=out[b])
         return out
 
-    def t(self, u: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-        """out = W^T u; tmp is scratch of out's shape."""
-        (b, _, w_bt), *rest = self.pieces
+    def backward(u, out):
+        (b, _, w_bt), *rest = pieces
         np.dot(w_bt, u[b], out=out)
         for b, _, w_bt in rest:
-            np.dot(w_bt, u[b], out=tmp)
-            out += tmp
+            out += np.dot(w_bt, u[b], out=tmp)
         return out
+
+    return forward, backward
 
 
 class Kernel:
@@ -110,7 +118,7 @@ class Kernel:
         """w_x x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
         S, B, n_in = x.shape
         if B > 1:  # per step w_x x_t^T, into its (G*H, B) block; BLAS is faster on contiguous x_t^T
-            xp, step = np.empty((S, self.w_x.shape[0], B), x.dtype), StepMatmul(self.w_x, B)
+            xp, step = np.empty((S, self.w_x.shape[0], B), x.dtype), step_matmul(self.w_x, B)[0]
             for x_t, xp_t in zip(np.ascontiguousarray(x.transpose(0, 2, 1)), xp):
                 step(x_t, out=xp_t)
         else:  # one matmul for all steps (a single column needs no transposing)

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, StepMatmul, chunks, padding, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, chunks, padding, step_matmul, sum_outer
 
 
 class LSTMKernel(Kernel):
@@ -53,7 +53,7 @@ class LSTMKernel(Kernel):
         hs[0], cs[0] = state
         tanh_c = np.empty((S, H, B), xp.dtype)
         a_h, ig = np.empty((4 * H, B), xp.dtype), np.empty((H, B), xp.dtype)
-        recur = StepMatmul(self.w_hh_half, B)
+        recur = step_matmul(self.w_hh_half, B)[0]
         gates = xp[:, : 2 * H], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H : 3 * H], xp[:, 3 * H :]
         steps = zip(xp, *gates, hs[:-1], hs[1:], cs[:-1], cs[1:], tanh_c, padding(valid, S))
         for a, i_f, i, f, g, o, h_prev, h, c_prev, c, tanh_ct, pad in steps:  # a: step t's gates, in place
@@ -93,7 +93,7 @@ class LSTMKernel(Kernel):
             k_c *= valid[:, None, :]
             np.copyto(f_keep, 1, where=~valid[:, None, :])
         dh_next, dc = (np.array(s) for s in dstate)
-        dc_h, tmp, recur = np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype), StepMatmul(self.w_hh, B)
+        dc_h, recur_t = np.empty((H, B), dh.dtype), step_matmul(self.w_hh, B)[1]
         steps = zip(dh, k, k[:, : 3 * H].reshape(S, 3, H, B), k[:, 3 * H :], k_c, f_keep, padding(valid, S))
         for dh_t, da, da_ifg, da_o, k_ct, f, pad in reversed(list(steps)):
             dh_t += dh_next
@@ -101,7 +101,7 @@ class LSTMKernel(Kernel):
             dc += dc_h
             da_o *= dh_t
             da_ifg *= dc  # da_i, da_f, da_g
-            recur.t(da, out=dh_next, tmp=tmp)  # W_hh^T da
+            recur_t(da, out=dh_next)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
             dc *= f

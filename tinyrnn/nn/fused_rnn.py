@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, StepMatmul, padding, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, padding, step_matmul, sum_outer
 
 
 class RNNKernel(Kernel):
@@ -29,7 +29,7 @@ class RNNKernel(Kernel):
         S, H, B = xp.shape
         hs = np.empty((S + 1, H, B), xp.dtype)
         hs[0] = state[0]
-        recur = StepMatmul(self.w_hh, B)
+        recur = step_matmul(self.w_hh, B)[0]
         for a, h_prev, h, pad in zip(xp, hs[:-1], hs[1:], padding(valid, S)):
             recur(h_prev, out=h)
             h += a
@@ -47,11 +47,11 @@ class RNNKernel(Kernel):
         da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
         if valid is not None:  # padding: no gradient to a, dh passes through unchanged
             da *= valid[:, None, :]
-        dh_next, tmp, recur = np.array(dstate[0]), np.empty((H, B), dh.dtype), StepMatmul(self.w_hh, B)
+        dh_next, recur_t = np.array(dstate[0]), step_matmul(self.w_hh, B)[1]
         for dh_t, da_t, pad in reversed(list(zip(dh, da, padding(valid, S)))):
             dh_t += dh_next
             da_t *= dh_t
-            recur.t(da_t, out=dh_next, tmp=tmp)  # W_hh^T da
+            recur_t(da_t, out=dh_next)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
         dw_ih, dw_hh, db = sum_outer(da, x, cache.hs[:-1], bias=True)  # both biases just add to a
