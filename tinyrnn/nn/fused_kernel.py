@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from itertools import accumulate
 
 import numpy as np
 
@@ -123,8 +124,8 @@ class Kernel:
                 step(x_t, out=xp_t)
         else:  # one matmul for all steps (a single column needs no transposing)
             xp = (x.reshape(S, n_in) @ self.w_x.T).reshape(S, -1, 1)
-        if self.b_x is not None:
-            xp += self.b_x[:, None]
+        if self.b_x is not None:  # b_x in every column of a (G*H, B) block, added to every step's block:
+            xp += np.repeat(self.b_x[:, None], B, axis=1)  # contiguous runs, faster than a (G*H, 1) broadcast
         return xp
 
 
@@ -146,18 +147,19 @@ def sum_outer(d: np.ndarray, *vs: np.ndarray, bias: bool = False) -> list[np.nda
     one. The inputs side by side, [v_1, v_2, ..., 1], make one (C*B, sum of K) matrix,
     so it is one matmul (G*H, C*B) @ (C*B, sum of K) per CHUNK steps: one large
     product runs faster than several thin ones."""
-    sizes = [v.shape[1] for v in vs] + [1] * bias
+    ends = list(accumulate([v.shape[1] for v in vs] + [1] * bias))
+    columns = [slice(a, b) for a, b in zip([0, *ends], ends)]  # v_i's columns of [v_1, v_2, ..., 1]
     total, G, B = None, d.shape[1], d.shape[2]
     for c in chunks(d.shape[0]):
         d_c = d[c].transpose(1, 0, 2).reshape(G, -1)
-        v_c = np.empty((c.stop - c.start, B, sum(sizes)), d.dtype)
-        for v, at in zip(vs, np.cumsum([0, *sizes])):
-            v_c[:, :, at : at + v.shape[1]] = v[c].transpose(0, 2, 1)
+        v_c = np.empty((c.stop - c.start, B, ends[-1]), d.dtype)
+        for v, cols in zip(vs, columns):
+            v_c[:, :, cols] = v[c].transpose(0, 2, 1)
         if bias:
             v_c[:, :, -1] = 1
-        term = d_c @ v_c.reshape(-1, sum(sizes))
+        term = d_c @ v_c.reshape(-1, ends[-1])
         total = term if total is None else np.add(total, term, out=total)
-    pieces = [np.ascontiguousarray(p) for p in np.split(total, np.cumsum(sizes)[:-1], axis=1)]
+    pieces = [total[:, cols] for cols in columns]  # views: the engine copies a leaf's gradient
     return pieces[: len(vs)] + [pieces[-1][:, 0]] * bias
 
 

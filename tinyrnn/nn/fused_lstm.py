@@ -32,6 +32,14 @@ import numpy as np
 from tinyrnn.nn.fused_kernel import Kernel, chunks, padding, step_matmul, sum_outer
 
 
+def _halve_sigmoid_rows(w: np.ndarray, H: int) -> np.ndarray:
+    """A copy of w (4H, ...) with the rows of i, f and o (not g) halved."""
+    w = w.copy()
+    w[: 2 * H] *= 0.5
+    w[3 * H :] *= 0.5
+    return w
+
+
 class LSTMKernel(Kernel):
     n_states = 2
 
@@ -41,11 +49,9 @@ class LSTMKernel(Kernel):
         # sigmoid(a) = (1 + tanh(a / 2)) / 2 (stable: no exp). With the sigmoid gates' rows
         # (i, f, o) of W_ih, W_hh and the bias halved, one tanh over a whole step gives
         # tanh(a / 2) for i, f, o and tanh(a) for g. (Halving is exact in floating point.)
-        half = np.full((4 * H, 1), 0.5, w_hh.dtype)
-        half[2 * H : 3 * H] = 1
         bias = [b for b in (b_ih, b_hh) if b is not None]
-        self.w_x, self.b_x = w_ih * half, sum(bias) * half[:, 0] if bias else None  # what project() applies
-        self.w_hh_half = w_hh * half
+        self.w_x, self.w_hh_half = _halve_sigmoid_rows(w_ih, H), _halve_sigmoid_rows(w_hh, H)  # w_x: project()'s
+        self.b_x = _halve_sigmoid_rows(sum(bias), H) if bias else None
 
     def forward(self, xp, state, valid):
         H, (S, _, B) = self.H, xp.shape
