@@ -195,8 +195,8 @@ def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengt
     row blocks (fused_kernel.StepMatmul); shrink the limits so that the small test
     sizes split too (blocks of 2 rows, the last one shorter), and compare."""
     monkeypatch.setattr(fused_kernel, "SMALL_MATMUL", 2 * 5 * 3)
-    monkeypatch.setattr(fused_kernel, "MIN_BLOCK_ROWS", 1)
-    assert len(fused_kernel.row_blocks(5, 5, 3)) == 3
+    monkeypatch.setattr(fused_kernel, "MIN_BLOCK_ROWS", {np.dtype(np.float64): 1})
+    assert len(fused_kernel.row_blocks(5, 5, 3, np.float64)) == 3
     lengths = None if lengths is None else np.array(lengths)
     x, states, weights = make_case(kind, 4, 3, 2, 5, True, True, seed=11)
     outs, leaves, params = per_op(kind, x, states, weights, lengths, reverse)
@@ -207,21 +207,29 @@ def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengt
 
 
 @pytest.mark.parametrize(
-    "shape, n_blocks",
-    [((512, 128, 32), 3), ((128, 128, 32), 1), ((1024, 256, 32), 9), ((2048, 512, 32), 1), ((512, 128, 1), 1)],
+    "shape, dtype, n_blocks",
+    [
+        ((512, 128, 32), np.float32, 3),
+        ((128, 128, 32), np.float32, 1),
+        ((1024, 256, 32), np.float32, 9),
+        ((2048, 512, 32), np.float32, 1),
+        ((2048, 512, 32), np.float64, 34),
+        ((512, 128, 1), np.float64, 1),
+    ],
 )
-def test_step_matmul_splits_only_into_small_products(shape, n_blocks):
+def test_step_matmul_splits_only_into_small_products(shape, dtype, n_blocks):
     """Blocks of at most SMALL_MATMUL multiply-adds, as few as possible, or one block when
     they would be thinner than MIN_BLOCK_ROWS; and the products are W v and W^T u."""
     M, K, B = shape
-    rows = [len(range(M)[b]) for b in fused_kernel.row_blocks(M, K, B)]
+    rows = [len(range(M)[b]) for b in fused_kernel.row_blocks(M, K, B, dtype)]
     assert len(rows) == n_blocks and sum(rows) == M
     assert n_blocks == 1 or max(rows) * K * B <= fused_kernel.SMALL_MATMUL
     rng = np.random.default_rng(0)
-    w, v, u = rng.standard_normal((M, K)), rng.standard_normal((K, B)), rng.standard_normal((M, B))
+    w, v, u = (rng.standard_normal(s).astype(dtype) for s in ((M, K), (K, B), (M, B)))
     forward, backward = fused_kernel.step_matmul(w, B)
-    np.testing.assert_allclose(forward(v, out=np.empty((M, B))), w @ v, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(backward(u, out=np.empty((K, B))), w.T @ u, rtol=1e-12, atol=1e-10)
+    tol = 1e-4 if dtype == np.float32 else 1e-10  # float32 sums of K products round at ~1e-6 relative
+    np.testing.assert_allclose(forward(v, out=np.empty((M, B), dtype)), w @ v, rtol=tol, atol=tol)
+    np.testing.assert_allclose(backward(u, out=np.empty((K, B), dtype)), w.T @ u, rtol=tol, atol=tol)
 
 
 # ---- finite differences ----------------------------------------------------
