@@ -215,6 +215,7 @@ def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengt
         ((2048, 512, 32), np.float32, 1),
         ((2048, 512, 32), np.float64, 34),
         ((512, 128, 1), np.float64, 1),
+        ((8000, 2000, 1), np.float64, 1),
     ],
 )
 def test_step_matmul_splits_only_into_small_products(shape, dtype, n_blocks):

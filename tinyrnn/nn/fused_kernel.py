@@ -60,9 +60,10 @@ MIN_BLOCK_ROWS = {np.dtype(np.float32): 64, np.dtype(np.float64): 32}
 def row_blocks(M: int, K: int, n_cols: int, dtype=np.float64) -> list[slice]:
     """Blocks of the rows of W (M, K) such that each block times a (K, n_cols) matrix is a
     small product (at most SMALL_MATMUL multiply-adds), as few and as even as possible;
-    one block when it is small already or when blocks would be thinner than MIN_BLOCK_ROWS."""
+    one block when it is small already, when blocks would be thinner than MIN_BLOCK_ROWS, or
+    for a single column (a matrix-vector product: splitting it only added calls, measured)."""
     rows = SMALL_MATMUL // (K * n_cols)  # the most rows a small product can have
-    if M <= rows or rows < MIN_BLOCK_ROWS.get(np.dtype(dtype), 64):
+    if M <= rows or rows < MIN_BLOCK_ROWS.get(np.dtype(dtype), 64) or n_cols == 1:
         rows = M
     else:
         rows = -(-M // -(-M // rows))  # ceil(M / number of blocks)
