@@ -5,9 +5,9 @@ lets autograd find the gradient; it is the reference to read. Here one node
 runs all T steps of one layer and direction in plain NumPy and its VJP is
 backpropagation through time written out (fused_rnn.py, fused_gru.py,
 fused_lstm.py: the equations of each cell, in one place). The input
-projection W_ih x_t of all steps is one matmul call up front, each step is one
-matmul for the gates plus a few in-place elementwise calls on preallocated
-buffers, and float32 stays float32.
+projection W_ih x_t of all steps is done up front, each step is one matmul for
+the gates (a few, for large ones: fused_kernel.step_matmul) plus a few in-place
+elementwise calls on preallocated buffers, and float32 stays float32.
 
 Shapes follow torch: x (T, B, I), h0 and c0 (B, H) (None: zeros), w_ih (G*H, I),
 w_hh (G*H, H), b_ih and b_hh (G*H,) or None, with G = 1 (RNN), 3 (GRU: r, z, n)
