@@ -14,6 +14,7 @@ import ctypes
 import json
 import math
 import os
+import platform
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -189,6 +190,27 @@ def use_one_blas_thread() -> None:
             setter(1)
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep freed memory for the next allocation instead of
+    handing it back to the system.
+
+    A training step allocates and frees the same large arrays every time. By
+    default glibc returns them to the system (munmap, or trimming its heap) and
+    the next step gets fresh pages, each zeroed by the kernel on first touch:
+    an LSTM (hidden 128, batch 32, float32) step took 16.5-21 ms with ~2,800 page
+    faults instead of 10.4-13.9 ms with none. Arrays below 32 MB now come from
+    the heap, which keeps up to 256 MB free before it shrinks. Elsewhere than
+    glibc (macOS, musl, Windows) it does nothing."""
+    if platform.libc_ver()[0] != "glibc":
+        return
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)
+    mallopt(M_TRIM_THRESHOLD, 256 << 20)
+
+
 def run_cli(parser: ArgumentParser, run_fn: Callable[[argparse.Namespace], dict], argv: list[str] | None = None) -> int:
     """Parse argv, call run_fn(args) and write the metrics dict it returns to --metrics
     (an option every task's parser has), which is checked first.
@@ -197,6 +219,7 @@ def run_cli(parser: ArgumentParser, run_fn: Callable[[argparse.Namespace], dict]
     floating-point warnings are silenced: DivergenceCheck reports a diverging run, once."""
     args = parser.parse_args(argv)
     use_one_blas_thread()
+    keep_freed_memory()
     try:
         check_output_path(args.metrics, "--metrics")
         with np.errstate(all="ignore"):
