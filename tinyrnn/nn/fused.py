@@ -135,7 +135,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
             dxp, dstate, grads = kernel.backward(cache, dh, dstate, v, xs[s:e].transpose(0, 2, 1))
             total = grads if total is None else [a + b for a, b in zip(total, grads)]
             if dx is not None:
-                dx[s:e] = np.matmul(dxp.transpose(0, 2, 1), kernel.w_ih)
+                dx[s:e] = kernel.input_grad(dxp)
         d_start = [np.ascontiguousarray(d.T) for d in dstate]
         named = [None if dx is None else np.ascontiguousarray(to_time(dx)), *d_start, *total]
         return [g for t, g in zip((x, *states, *weights), named) if t is not None]

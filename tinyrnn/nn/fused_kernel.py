@@ -132,6 +132,16 @@ class Kernel:
             xp += np.repeat(self.b_x[:, None], B, axis=1)  # contiguous runs, faster than a (G*H, 1) broadcast
         return xp
 
+    def input_grad(self, dxp: np.ndarray) -> np.ndarray:
+        """dL/dx_t = W_ih^T dL/dxp_t for every step: dxp (S, G*H, B) -> (S, B, I), project()'s VJP."""
+        S, _, B = dxp.shape
+        if B == 1:  # one matmul for all steps, as in project()
+            return (dxp.reshape(S, -1) @ self.w_ih).reshape(S, 1, -1)
+        dx, step_t = np.empty((S, self.w_ih.shape[1], B), dxp.dtype), step_matmul(self.w_ih, B)[1]
+        for dxp_t, dx_t in zip(dxp, dx):  # per step, on contiguous blocks
+            step_t(dxp_t, out=dx_t)
+        return dx.transpose(0, 2, 1)
+
 
 CHUNK = 64  # steps per piece of work on whole sequences: bounds temporaries on long ones
 
