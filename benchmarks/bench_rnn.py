@@ -158,22 +158,25 @@ def time_row(np, torch, tr, row, budget, clock):
 
 def matmul_floor(np, kind, dtype, batch, length, hidden, clock, reps=7) -> float:
     """Seconds that the matmuls of one fused training step take on their own (the
-    same shapes as tinyrnn's kernel and head, one NumPy call each): what the step
-    would cost if every other operation were free."""
+    same shapes and the same calls as tinyrnn's kernel and head: each step's products
+    through fused_kernel.step_matmul): what the step would cost if every other
+    operation were free."""
+    from tinyrnn.nn.fused_kernel import step_matmul
+
     G, T, B, H, V = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind], length, batch, hidden, VOCAB
     rng = np.random.default_rng(0)
     a = lambda *shape: rng.standard_normal(shape).astype(dtype)
     w_ih, w_hh, x, h, d = a(G * H, V), a(G * H, H), a(T, V, B), a(H, B), a(G * H, B)
-    d_all, h_all, x_all, out, d_logits = a(G * H, T * B), a(T * B, H), a(T * B, V), a(T * B, H), a(T * B, V)
-    w_out = a(V, H)
+    dW, x_h_1, out, d_logits = a(G * H, T * B), a(T * B, V + H + 1), a(T * B, H), a(T * B, V)
+    w_out, a_h, dh, xp_t = a(V, H), a(G * H, B), a(H, B), a(G * H, B)
+    (project, _), (recur, recur_t) = step_matmul(w_ih, B), step_matmul(w_hh, B)
 
     def step():
-        np.matmul(w_ih, x)  # the input projection of every step
-        for _ in range(T):
-            w_hh @ h  # forward, one step
-            w_hh.T @ d  # backward, one step
-        d_all @ h_all  # dW_hh
-        d_all @ x_all  # dW_ih
+        for t in range(T):
+            project(x[t], out=xp_t)  # the input projection of step t
+            recur(h, out=a_h)  # forward, one step
+            recur_t(d, out=dh)  # backward, one step
+        dW @ x_h_1  # dW_ih, dW_hh and db in one product (fused_kernel.sum_outer)
         out @ w_out.T  # the head: logits, then its two gradients
         d_logits @ w_out
         d_logits.T @ out
