@@ -42,7 +42,7 @@ class RNNKernel(Kernel):
         return SimpleNamespace(hs=hs, state=(hs[S],))
 
     def backward(self, cache, dh, dstate, valid, x):
-        S, H, B = dh.shape
+        S, _, B = dh.shape
         h = cache.hs[1:]
         da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
         if valid is not None:  # padding: no gradient to a, dh passes through unchanged
