@@ -57,7 +57,7 @@ class GRUKernel(Kernel):
         self.w_ih, self.w_hh = reorder(w_ih, self.order), w_hh
         self.w_x = self.w_ih  # what project() applies
         self.b_x = None if b_ih is None else reorder(b_ih, self.order)
-        self.b_hn = 0
+        self.b_hn = np.zeros((H, 1), w_hh.dtype)
         if b_hh is not None:  # b_hr, b_hz just add to a_r, a_z; b_hn sits inside r * (...)
             b_x = np.zeros(3 * H, w_hh.dtype) if self.b_x is None else self.b_x
             b_x[H:] += b_hh[: 2 * H]
@@ -68,13 +68,14 @@ class GRUKernel(Kernel):
         hs, hn = np.empty((S + 1, H, B), xp.dtype), np.empty((S, H, B), xp.dtype)
         hs[0] = state[0]
         a_h, tmp, (recur, _) = np.empty((3 * H, B), xp.dtype), np.empty((H, B), xp.dtype), step_matmul(self.w_hh, B)
+        b_hn = np.repeat(self.b_hn, B, axis=1)  # (H, B): contiguous, faster than a broadcast of (H, 1)
         gates = xp[:, H:], xp[:, :H], xp[:, H : 2 * H], xp[:, 2 * H :]
         steps = zip(*gates, hs[:-1], hs[1:], hn, padding(valid, S))
         for rz, n, r, z, h_prev, h, hn_t, pad in steps:  # step t's gates n, r, z, in place
             recur(h_prev, out=a_h)  # W_hr h, W_hz h, W_hn h
             rz += a_h[: 2 * H]
             sigmoid_(rz)
-            np.add(a_h[2 * H :], self.b_hn, out=hn_t)  # hn = W_hn h + b_hn
+            np.add(a_h[2 * H :], b_hn, out=hn_t)  # hn = W_hn h + b_hn
             np.multiply(r, hn_t, out=tmp)
             n += tmp
             np.tanh(n, out=n)

@@ -24,10 +24,11 @@ import numpy as np
 def sigmoid_(a: np.ndarray) -> np.ndarray:
     """Logistic sigmoid in place, as 0.5 * tanh(a / 2) + 0.5: never overflows
     (no exp of a large number), and float32 tanh is cheap."""
-    np.multiply(a, 0.5, out=a)
+    half = np.array(0.5, a.dtype)  # a 0-d array: NumPy would convert a Python float on every call
+    a *= half
     np.tanh(a, out=a)
-    np.multiply(a, 0.5, out=a)
-    np.add(a, 0.5, out=a)
+    a *= half
+    a += half
     return a
 
 
