@@ -15,7 +15,6 @@ blocks adjacent (the GRU's); `reorder` maps torch's order to it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from itertools import accumulate
 
 import numpy as np
@@ -77,19 +76,19 @@ def step_matmul(w: np.ndarray, n_cols: int) -> tuple[Callable, Callable]:
     call each, or one per row block (row_blocks), W^T u being the sum of the blocks' W_b^T u_b."""
     blocks = row_blocks(*w.shape, n_cols, w.dtype)
     if len(blocks) == 1:
-        return partial(np.dot, w), partial(np.dot, w.T)
+        return w.dot, w.T.dot  # bound methods: no Python layer per step, and no np.dot dispatch
     pieces, tmp = [(b, w[b], w[b].T) for b in blocks], np.empty((w.shape[1], n_cols), w.dtype)
 
     def forward(v, out):
         for b, w_b, _ in pieces:
-            np.dot(w_b, v, out=out[b])
+            w_b.dot(v, out=out[b])
         return out
 
     def backward(u, out):
         (b, _, w_bt), *rest = pieces
-        np.dot(w_bt, u[b], out=out)
+        w_bt.dot(u[b], out=out)
         for b, _, w_bt in rest:
-            out += np.dot(w_bt, u[b], out=tmp)
+            out += w_bt.dot(u[b], out=tmp)
         return out
 
     return forward, backward
