@@ -193,12 +193,23 @@ def profile_row(np, torch, tr, spec: str, clock) -> None:
     torch_step, data = torch_model(torch, kind, getattr(torch, dtype), batch, length, hidden)
     steps = {"torch": torch_step, "fused": tinyrnn_model(tr, kind, dtype, data, fused=True),
              "per-op": tinyrnn_model(tr, kind, dtype, data, fused=False)}  # fmt: skip
+
+    def torch_composed():  # torch.nn.LSTM runs oneDNN's compiled LSTM in float32 unless oneDNN is off
+        torch.backends.mkldnn.enabled = False
+        try:
+            return torch_step()
+        finally:
+            torch.backends.mkldnn.enabled = True
+
+    steps["torch, oneDNN off"] = torch_composed
     times = {k: _common.median(v) for k, v in _common.interleaved(steps, reps=15, warmup=2, clock=clock).items()}
     floor = matmul_floor(np, kind, dtype, batch, length, hidden, clock)
     print(f"{kind} {dtype} batch {batch} length {length} hidden {hidden}, one training step "
           f"(NumPy's OpenBLAS runs its {_common.openblas_core()} kernels):")  # fmt: skip
     for name, t in times.items():
-        print(f"  {name:8s} {t * 1e3:8.2f} ms  ({times['torch'] / t:.2f}x torch)")
+        print(f"  {name:17s} {t * 1e3:8.2f} ms  ({times['torch'] / t:.2f}x torch)")
+    print("  (torch, oneDNN off: the same torch model with torch.backends.mkldnn.enabled = False;")
+    print("   where it is slower than torch, torch ran a compiled kernel of oneDNN's for the whole layer)")
     print(f"  the fused step's matmuls alone (NumPy's BLAS): {floor * 1e3:.2f} ms, so with this BLAS the fused path")
     bound = f"{times['torch'] / floor:.2f}x torch and {times['per-op'] / floor:.1f}x the per-op path"
     print(f"    can reach at most {bound}")
