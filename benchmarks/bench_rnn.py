@@ -61,6 +61,13 @@ def parse_args(argv=None):
         help="NumPy's OpenBLAS kernels: auto (default) = SkylakeX (AVX-512) when the CPU has AVX-512 and "
         "OPENBLAS_CORETYPE is unset; detect = OpenBLAS's own choice; NAME = OPENBLAS_CORETYPE (e.g. Haswell)",
     )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="time the whole grid this many times, one pass after another, and report each row's median over "
+        "the passes with the range of its fused / torch ratio (on a shared machine a row moves between passes)",
+    )
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     p.add_argument("--checkpoint", type=int, default=32, help="checkpoint interval for the memory run (default 32)")
     p.add_argument(
@@ -75,8 +82,8 @@ def parse_args(argv=None):
         help="internal: run one LSTM step (LIB torch or tinyrnn, K = checkpoint) and print peak memory as JSON",
     )
     args = p.parse_args(argv)
-    if args.threads < 1 or args.checkpoint < 1 or (args.budget is not None and args.budget <= 0):
-        p.error("--threads, --checkpoint and --budget must be positive")
+    if args.threads < 1 or args.checkpoint < 1 or args.runs < 1 or (args.budget is not None and args.budget <= 0):
+        p.error("--threads, --checkpoint, --runs and --budget must be positive")
     if args.profile:
         parts = args.profile.split(":")
         ok = len(parts) == 5 and parts[0] in KINDS and parts[1] in ("float32", "float64")
@@ -272,13 +279,34 @@ def measure_memory(dtypes, checkpoint):
     return rows
 
 
+def combine(passes: list[list[dict]]) -> list[dict]:
+    """One row per grid row from several passes over the grid: the median of every figure
+    (each ratio is the median of the passes' own ratios, each measured within its pass), and
+    the passes' fused / torch ratios as `fused_vs_torch_runs`."""
+    rows = []
+    for same in zip(*passes):
+        row = dict(same[0])
+        for key in row:
+            if key.endswith("_chars_per_s") or key.endswith("_vs_torch") or key.endswith("_vs_per-op"):
+                row[key] = _common.median([r[key] for r in same])
+        row["fused_vs_torch_runs"] = [r["fused_vs_torch"] for r in same]
+        rows.append(row)
+    return rows
+
+
 def markdown(meta, rows, memory) -> str:
     lines = [
         f"CPU: {meta['cpu']} ({meta['cores']} cores). Threads per library: {meta['threads_used']}.",
         f"NumPy {meta['numpy']} with {meta['numpy_blas']} ({meta['openblas_core']} kernels, "
         f"OPENBLAS_CORETYPE={meta['openblas_coretype_env']}); torch {meta.get('torch')} ({meta.get('torch_blas')}).",
         f"Times: medians of interleaved repetitions (each timed step follows an untimed one of the same library), "
-        f"{meta['clock']} clock.",
+        f"{meta['clock']} clock."
+        + (
+            f" Each row: the median of {meta['runs']} passes over the table; in brackets, the range of its"
+            " fused / torch ratio over the passes."
+            if meta["runs"] > 1
+            else ""
+        ),
         "Training step: one-hot (vocab 65) -> layer -> Linear -> cross-entropy on every step -> backward -> SGD.",
         "",
         "| layer | dtype | batch | length | hidden | torch char/s | fused char/s | fused / torch "
@@ -286,9 +314,11 @@ def markdown(meta, rows, memory) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        runs = r["fused_vs_torch_runs"]
+        spread = f" ({min(runs):.2f}-{max(runs):.2f})" if len(runs) > 1 else ""
         lines.append(
             f"| {r['kind']} | {r['dtype']} | {r['batch']} | {r['length']} | {r['hidden']} "
-            f"| {r['torch_chars_per_s']:,.0f} | {r['fused_chars_per_s']:,.0f} | **{r['fused_vs_torch']:.2f}x** "
+            f"| {r['torch_chars_per_s']:,.0f} | {r['fused_chars_per_s']:,.0f} | **{r['fused_vs_torch']:.2f}x**{spread} "
             f"| {r['per-op_chars_per_s']:,.0f} | {r['per-op_vs_torch']:.2f}x | {r['fused_vs_per-op']:.1f}x |"
         )
     if memory:
@@ -330,13 +360,16 @@ def main(argv=None) -> int:
     meta["threads_used"] = args.threads
     grid = QUICK_GRID if args.quick else FULL_GRID
     budget = args.budget or (1.5 if args.quick else 2.5)
-    meta["clock"] = args.clock
-    rows = []
-    for i, row in enumerate(grid):
-        rows.append(time_row(np, torch, tr, row, budget, clock))
-        r = rows[-1]
-        progress = f"fused {r['fused_vs_torch']:.2f}x torch, per-op {r['per-op_vs_torch']:.2f}x"
-        print(f"[{i + 1}/{len(grid)}] {row}: {progress}", file=sys.stderr, flush=True)
+    meta["clock"], meta["runs"] = args.clock, args.runs
+    passes = []
+    for n in range(args.runs):
+        passes.append([])
+        for i, row in enumerate(grid):
+            r = time_row(np, torch, tr, row, budget, clock)
+            passes[-1].append(r)
+            progress = f"fused {r['fused_vs_torch']:.2f}x torch, per-op {r['per-op_vs_torch']:.2f}x"
+            print(f"[pass {n + 1}/{args.runs}, {i + 1}/{len(grid)}] {row}: {progress}", file=sys.stderr, flush=True)
+    rows = combine(passes)
     dtypes = ["float32"] if args.quick else ["float32", "float64"]
     memory = [] if args.no_memory else measure_memory(dtypes, args.checkpoint)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "rnn.json")
