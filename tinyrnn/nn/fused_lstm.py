@@ -92,7 +92,7 @@ class LSTMKernel(Kernel):
     def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
         k = cache.gates  # the gates' slots become their factors, then da
-        for c in chunks(S):  # a few steps at a time: small temporaries on long sequences
+        for c in chunks(S, k[0].nbytes):  # a few steps at a time, in cache
             i, f, g, o = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
             tanh_c, c_prev = cache.tanh_c[c], cache.cs[c]
             k_c = o * (1 - tanh_c * tanh_c)  # dc += dh * o (1 - tanh(c)^2)
