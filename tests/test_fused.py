@@ -206,21 +206,22 @@ def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengt
     assert_all_close(*a, *b)
 
 
+@pytest.mark.parametrize("kind, rows", [("lstm", 4), ("gru", 4), ("gru_before", 3)])
 @pytest.mark.parametrize("steps_per_chunk", [1, 2, 3])
 @pytest.mark.parametrize("lengths, reverse", [(None, False), ([5, 2, 4], True)], ids=str)
-def test_lstm_backward_in_chunks_changes_nothing(monkeypatch, steps_per_chunk, lengths, reverse):
-    """The LSTM backward computes its gate factors a few steps at a time (as many as fit in
-    CACHED_BYTES); shrink that so that a 5-step sequence takes several chunks, the last one
-    shorter, and compare with the per-op graph."""
+def test_backward_in_chunks_changes_nothing(monkeypatch, kind, rows, steps_per_chunk, lengths, reverse):
+    """The LSTM and GRU backward compute their gate factors a few steps at a time (as many
+    as fit in CACHED_BYTES; a step is `rows` * H * B float64s); shrink that so that a 5-step
+    sequence takes several chunks, the last one shorter, and compare with the per-op graph."""
     B, H = 3, 4
-    monkeypatch.setattr(fused_kernel, "CACHED_BYTES", steps_per_chunk * 4 * H * B * 8)
-    assert len(fused_kernel.chunks(5, 4 * H * B * 8)) == -(-5 // steps_per_chunk)
+    monkeypatch.setattr(fused_kernel, "CACHED_BYTES", steps_per_chunk * rows * H * B * 8)
+    assert len(fused_kernel.chunks(5, rows * H * B * 8)) == -(-5 // steps_per_chunk)
     lengths = None if lengths is None else np.array(lengths)
-    x, states, weights = make_case("lstm", 5, B, 2, H, True, True, seed=5)
-    outs, leaves, params = per_op("lstm", x, states, weights, lengths, reverse)
+    x, states, weights = make_case(kind, 5, B, 2, H, True, True, seed=5)
+    outs, leaves, params = per_op(kind, x, states, weights, lengths, reverse)
     upstream_loss(outs, 5)[1].backward()
     b = [o.data for o in outs], [None if t is None else t.grad for t in (*leaves, *params)]
-    a = ours("lstm", x, states, weights, 5, lengths=lengths, reverse=reverse)
+    a = ours(kind, x, states, weights, 5, lengths=lengths, reverse=reverse)
     assert_all_close(*a, *b)
 
 

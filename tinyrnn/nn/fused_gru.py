@@ -28,7 +28,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinyrnn.nn.fused_kernel import Kernel, inverse, padding, reorder, sigmoid_, step_matmul, sum_outer
+from tinyrnn.nn.fused_kernel import Kernel, chunks, inverse, padding, reorder, sigmoid_, step_matmul, sum_outer
 
 
 def _update(h_prev, n, z, tmp, out):
@@ -87,17 +87,18 @@ class GRUKernel(Kernel):
     def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
         A, h_prev = cache.gates, cache.hs[:-1]
-        n, r, z = A[:, :H], A[:, H : 2 * H], A[:, 2 * H :]
         k = np.empty((S, 4 * H, B), dh.dtype)  # factors of dh, then da: n, r, z, then dhn
-        k_n, k_r, k_z, k_hn = k[:, :H], k[:, H : 2 * H], k[:, 2 * H : 3 * H], k[:, 3 * H :]
-        np.multiply(1 - z, 1 - n * n, out=k_n)
-        np.multiply(k_n * cache.hn, r * (1 - r), out=k_r)
-        np.multiply(h_prev - n, z * (1 - z), out=k_z)
-        np.multiply(k_n, r, out=k_hn)
+        for c in chunks(S, k[0].nbytes):  # a few steps at a time, in cache
+            n, r, z, hn, h = A[c, :H], A[c, H : 2 * H], A[c, 2 * H :], cache.hn[c], h_prev[c]
+            k_n, k_r, k_z, k_hn = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
+            np.multiply(1 - z, 1 - n * n, out=k_n)
+            np.multiply(k_n * hn, r * (1 - r), out=k_r)
+            np.multiply(h - n, z * (1 - z), out=k_z)
+            np.multiply(k_n, r, out=k_hn)
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
         dh_next, tmp, (_, recur_t) = np.array(dstate[0]), np.empty((H, B), dh.dtype), step_matmul(self.w_hh, B)
-        steps = zip(dh, k.reshape(S, 4, H, B), k[:, H:], _keep(z, valid))
+        steps = zip(dh, k.reshape(S, 4, H, B), k[:, H:], _keep(A[:, 2 * H :], valid))
         for dh_t, da, da_h, z_t in reversed(list(steps)):
             dh_t += dh_next
             da *= dh_t  # da_n, da_r, da_z, dhn
@@ -149,15 +150,16 @@ class GRUResetBeforeKernel(Kernel):
     def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
         k, h_prev = cache.gates, cache.hs[:-1]  # the gates' slots become their factors, then da
-        n, z, r = k[:, :H], k[:, H : 2 * H], k[:, 2 * H :]
-        z_keep, r_keep = _keep(z, valid), r.copy()
-        k_z = (h_prev - n) * z * (1 - z)  # da_z = dh * (h_{t-1} - n) z(1 - z)
-        n *= -n
-        n += 1
-        n *= 1 - z  # da_n = dh * (1 - z)(1 - n^2)
-        z[...] = k_z
-        r *= 1 - r
-        r *= h_prev  # da_r = drh * h_{t-1} r(1 - r)
+        z_keep, r_keep = _keep(k[:, H : 2 * H], valid), k[:, 2 * H :].copy()
+        for c in chunks(S, k[0].nbytes):  # a few steps at a time, in cache
+            n, z, r, h = k[c, :H], k[c, H : 2 * H], k[c, 2 * H :], h_prev[c]
+            k_z = (h - n) * z * (1 - z)  # da_z = dh * (h_{t-1} - n) z(1 - z)
+            n *= -n
+            n += 1
+            n *= 1 - z  # da_n = dh * (1 - z)(1 - n^2)
+            z[...] = k_z
+            r *= 1 - r
+            r *= h  # da_r = drh * h_{t-1} r(1 - r)
         if valid is not None:  # padding: no gate gradient
             k *= valid[:, None, :]
         dh_next, drh, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype)
