@@ -176,7 +176,7 @@ def sum_outer(d: np.ndarray, *vs: np.ndarray, bias: bool = False) -> list[np.nda
             v_c[:, :, cols] = v[c].transpose(0, 2, 1)
         if bias:
             v_c[:, :, -1] = 1
-        term = d_c @ v_c.reshape(-1, ends[-1])
+        term = d_c.dot(v_c.reshape(-1, ends[-1]))  # not @: NumPy's matmul is 8x slower for one column (C*B = 1)
         total = term if total is None else np.add(total, term, out=total)
     pieces = [total[:, cols] for cols in columns]  # views: the engine copies a leaf's gradient
     return pieces[: len(vs)] + [pieces[-1][:, 0]] * bias
