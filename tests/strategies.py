@@ -149,6 +149,9 @@ MATMUL_EDGES = [
     ((2, 2, 3), (3,)),
     ((3,), (2, 3, 2)),
     ((2, 1, 2, 3), (3, 3, 1)),
+    ((2, 1), (1, 3)),  # inner dimension 1 (ops.mm's outer-product path), forward
+    ((1, 3), (3, 2)),  # and in the VJP: dL/db = a^T g has inner dimension 1
+    ((2, 3), (3, 1)),  # dL/da = g b^T has inner dimension 1
 ]
 MATMUL_SHAPES = st.sampled_from(MATMUL_EDGES) | hnp.mutually_broadcastable_shapes(
     signature=np.matmul.signature, max_dims=2, max_side=3

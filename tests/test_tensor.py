@@ -21,6 +21,7 @@ from test_ops import FD_ATOL, FD_RTOL, GRAD_ROWS, TORCH_TOL, backward, run_ours
 
 import tinyrnn as tr
 from tinyrnn import ops
+from tinyrnn.nn.layers import linear
 from tinyrnn.tensor import make, make_many
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -269,6 +270,30 @@ def test_shape_errors_name_both_shapes(fn, a_shape, b_shape) -> None:
     with pytest.raises(ValueError) as info:
         fn(tr.Tensor(np.ones(a_shape)), tr.Tensor(np.ones(b_shape)))
     assert str(a_shape) in str(info.value) and str(b_shape) in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape", [((4, 1), (1, 3)), ((1, 4), (4, 3)), ((3, 4), (4, 1)), ((2, 4, 1), (1, 3))]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_and_linear_with_an_inner_dimension_of_one(a_shape, b_shape, dtype) -> None:
+    """Forward or VJP products whose inner dimension is 1 (a batch of one: dL/dW = x^T g) go
+    through tensor.mm's outer-product path; same bits as NumPy's matmul, gradients as torch's."""
+    rng = np.random.default_rng(0)
+    a, b, g = (rng.standard_normal(s).astype(dtype) for s in (a_shape, b_shape, a_shape[:-1] + b_shape[-1:]))
+    np.testing.assert_array_equal(tr.tensor.mm(a, b), a @ b)
+    x, w = tr.Tensor(a, requires_grad=True), tr.Tensor(b, requires_grad=True)
+    (x @ w).backward(g)
+    tx, tw = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (tx @ tw).backward(torch.tensor(g))
+    tol = 1e-6 if dtype == np.float32 else 1e-12  # sums of at most 4 products
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=tol, atol=tol)
+    if len(a_shape) == 2:  # the Linear op, y = x W^T with W = b^T, has the same three products
+        x2, w2 = tr.Tensor(a, requires_grad=True), tr.Tensor(b.T.copy(), requires_grad=True)
+        linear(x2, w2).backward(g)
+        np.testing.assert_allclose(x2.grad, tx.grad.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(w2.grad, tw.grad.numpy().T, rtol=tol, atol=tol)
 
 
 def test_matmul_error_names_the_inner_dimensions() -> None:

@@ -11,7 +11,7 @@ import builtins
 
 import numpy as np
 
-from tinyrnn.tensor import IndexGrad, Tensor, make, tensor
+from tinyrnn.tensor import IndexGrad, Tensor, make, mm, tensor
 
 
 def _pair(op: str, a, b, fn):
@@ -76,14 +76,14 @@ def matmul(a, b) -> Tensor:
     A = a.data if a.ndim > 1 else a.data[None, :]  # 1-D operands become matrices
     B = b.data if b.ndim > 1 else b.data[:, None]
     try:
-        Y = A @ B
+        Y = mm(A, B)
     except ValueError:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast together") from None
 
     def vjp(g):
         G = g.reshape(Y.shape)
-        gA = G @ np.swapaxes(B, -1, -2)  # dL/dA = G B^T
-        gB = np.swapaxes(A, -1, -2) @ G  # dL/dB = A^T G
+        gA = mm(G, np.swapaxes(B, -1, -2))  # dL/dA = G B^T
+        gB = mm(np.swapaxes(A, -1, -2), G)  # dL/dB = A^T G
         return (gA if a.ndim > 1 else gA.reshape(-1, a.shape[0]).sum(0),
                 gB if b.ndim > 1 else gB.reshape(-1, b.shape[0]).sum(0))  # fmt: skip
 

@@ -7,7 +7,7 @@ import numpy as np
 from tinyrnn import functional as F
 from tinyrnn.nn.module import Module, Parameter, fan_in_bound, init_uniform
 from tinyrnn.random import get_rng
-from tinyrnn.tensor import Tensor, make, tensor
+from tinyrnn.tensor import Tensor, make, mm, tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -18,14 +18,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     x, weight = tensor(x), tensor(weight)
     X = x.data.reshape(-1, x.shape[-1])
-    Y = X @ weight.data.T
+    Y = mm(X, weight.data.T)
     if bias is not None:
         Y += bias.data
 
     def vjp(g):
         G = g.reshape(Y.shape)
-        dx = (G @ weight.data).reshape(x.shape) if x.requires_grad else None
-        dw = (X.T @ G).T  # G^T X, summed in the order of the matmul + transpose ops this replaced: same bits
+        dx = mm(G, weight.data).reshape(x.shape) if x.requires_grad else None
+        dw = mm(X.T, G).T  # G^T X, summed in the order of the matmul + transpose ops this replaced: same bits
         return dx, dw, G.sum(axis=0)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
