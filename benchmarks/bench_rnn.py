@@ -280,15 +280,13 @@ def measure_memory(dtypes, checkpoint):
 
 
 def combine(passes: list[list[dict]]) -> list[dict]:
-    """One row per grid row from several passes over the grid: the median of every figure
-    (each ratio is the median of the passes' own ratios, each measured within its pass), and
-    the passes' fused / torch ratios as `fused_vs_torch_runs`."""
+    """One row per grid row from several passes over the grid: the pass whose fused / torch
+    ratio is the median (its figures, so that each row's numbers come from one pass and agree
+    with each other), with every pass's ratio in `fused_vs_torch_runs`."""
     rows = []
     for same in zip(*passes):
-        row = dict(same[0])
-        for key in row:
-            if key.endswith("_chars_per_s") or key.endswith("_vs_torch") or key.endswith("_vs_per-op"):
-                row[key] = _common.median([r[key] for r in same])
+        ranked = sorted(same, key=lambda r: r["fused_vs_torch"])
+        row = dict(ranked[(len(ranked) - 1) // 2])
         row["fused_vs_torch_runs"] = [r["fused_vs_torch"] for r in same]
         rows.append(row)
     return rows
@@ -302,8 +300,8 @@ def markdown(meta, rows, memory) -> str:
         f"Times: medians of interleaved repetitions (each timed step follows an untimed one of the same library), "
         f"{meta['clock']} clock."
         + (
-            f" Each row: the median of {meta['runs']} passes over the table; in brackets, the range of its"
-            " fused / torch ratio over the passes."
+            f" Each row: of {meta['runs']} passes over the table, the one with the median fused / torch"
+            " ratio; in brackets, that ratio's range over the passes."
             if meta["runs"] > 1
             else ""
         ),
@@ -376,7 +374,7 @@ def main(argv=None) -> int:
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
-        json.dump({"machine": meta, "rows": rows, "memory": memory}, f, indent=1)
+        json.dump({"machine": meta, "rows": rows, "passes": passes, "memory": memory}, f, indent=1)
     os.replace(tmp, out)
     print(markdown(meta, rows, memory))
     print(f"\nwritten: {out}", file=sys.stderr)
