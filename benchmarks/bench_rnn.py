@@ -178,9 +178,14 @@ def matmul_floor(np, kind, dtype, batch, length, hidden, clock, reps=7) -> float
     w_out, a_h, dh, xp_t = a(V, H), a(G * H, B), a(H, B), a(G * H, B)
     (project, _), (recur, recur_t) = step_matmul(w_ih, B), step_matmul(w_hh, B)
 
+    x_rows = a(T, V)
+
     def step():
+        if B == 1:  # the input projection: all steps in one product at batch 1, else step by step
+            x_rows @ w_ih.T
         for t in range(T):
-            project(x[t], out=xp_t)  # the input projection of step t
+            if B > 1:
+                project(x[t], out=xp_t)
             recur(h, out=a_h)  # forward, one step
             recur_t(d, out=dh)  # backward, one step
         dW @ x_h_1  # dW_ih, dW_hh and db in one product (fused_kernel.sum_outer)
