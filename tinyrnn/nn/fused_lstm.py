@@ -58,11 +58,8 @@ class LSTMKernel(Kernel):
         on the rows of i, f and o (their pre-activations are halved already) and tanh(a) on g's.
         Two calls over a whole step: fewer than four on separate gates, and whole arrays are
         faster operands than Python scalars (which NumPy converts on every call)."""
-        H = self.H
-        half = np.full((4 * H, B), 0.5, dtype)
-        scale, shift = half, half.copy()
-        scale[2 * H : 3 * H], shift[2 * H : 3 * H] = 1, 0
-        return scale, shift
+        scale = _halve_sigmoid_rows(np.ones((4 * self.H, B), dtype), self.H)
+        return scale, 1 - scale
 
     def forward(self, xp, state, valid):
         H, (S, _, B) = self.H, xp.shape
