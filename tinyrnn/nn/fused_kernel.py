@@ -129,7 +129,7 @@ class Kernel:
             for x_t, xp_t in zip(np.ascontiguousarray(x.transpose(0, 2, 1)), xp):
                 step(x_t, out=xp_t)
         else:  # one matmul for all steps (a single column needs no transposing)
-            xp = (x.reshape(S, n_in) @ self.w_x.T).reshape(S, -1, 1)
+            xp = mm(x.reshape(S, n_in), self.w_x.T).reshape(S, -1, 1)
         if self.b_x is not None:  # b_x in every column of a (G*H, B) block, added to every step's block:
             xp += np.repeat(self.b_x[:, None], B, axis=1)  # contiguous runs, faster than a (G*H, 1) broadcast
         return xp
@@ -138,7 +138,7 @@ class Kernel:
         """dL/dx_t = W_ih^T dL/dxp_t for every step: dxp (S, G*H, B) -> (S, B, I), project()'s VJP."""
         S, _, B = dxp.shape
         if B == 1:  # one matmul for all steps, as in project()
-            return (dxp.reshape(S, -1) @ self.w_ih).reshape(S, 1, -1)
+            return mm(dxp.reshape(S, -1), self.w_ih).reshape(S, 1, -1)
         dx, step_t = np.empty((S, self.w_ih.shape[1], B), dxp.dtype), step_matmul(self.w_ih, B)[1]
         for dxp_t, dx_t in zip(dxp, dx):  # per step, on contiguous blocks
             step_t(dxp_t, out=dx_t)
