@@ -8,7 +8,7 @@ batches (float64, one thread each, repetitions interleaved, medians):
     and its per-op layer (fused=False) against torch.nn.RNN;
   - classic: the tutorial's bias-free sigmoid RNN (hidden 16), one sum per step,
     0.5 squared error, SGD lr 0.1, 10,000 steps; tinyrnn's ClassicRNN (autograd)
-    and the hand-written NumPy BPTT (tinyrnn/binary_add_reference.py) against the
+    and the hand-written NumPy BPTT (tinyrnn/bptt/binary_add.py) against the
     same loop written with torch ops.
 Each ratio is torch's time / the other's (above 1: faster than torch). The
 largest difference between the final weights shows that both sides computed
@@ -43,9 +43,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import tinyrnn as tr  # noqa: E402
-from tinyrnn import binary_add as ba  # noqa: E402
-from tinyrnn import binary_add_reference as ref  # noqa: E402
-from tinyrnn.binary_add_data import random_pairs, sequences  # noqa: E402
+from tinyrnn.apps import binary_add as ba  # noqa: E402
+from tinyrnn.bptt import binary_add as ref  # noqa: E402
+from tinyrnn.data.bits import random_pairs, sequences  # noqa: E402
 
 _common.set_torch_threads(torch, 1)
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "binary_add.json")

@@ -136,7 +136,7 @@ def main(argv=None) -> None:
     import torch
 
     import tinyrnn as tr
-    from tinyrnn import charlm
+    from tinyrnn.apps import charlm
     from tinyrnn.data.text import Vocab, read_text
 
     _common.set_torch_threads(torch, args.threads)

@@ -26,7 +26,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_N
 PROGRAMS = {
     "default": [sys.executable, "-m", "tinyrnn.dinos"],
     "classic": [sys.executable, "-m", "tinyrnn.dinos", "--preset", "classic"],
-    "hand-written NumPy": [sys.executable, str(HERE / "handwritten_dinos.py")],
+    "hand-written NumPy": [sys.executable, "-m", "tinyrnn.bptt.dinos"],
     "PyTorch": [sys.executable, str(HERE / "torch_dinos.py")],
 }
 

@@ -1,9 +1,9 @@
 """The classic dinosaur-name setup in PyTorch (float64, CPU): the same model, data,
-seed policy and course details as handwritten_dinos.py and `tinyrnn.dinos
+seed policy and course details as tinyrnn/bptt/dinos.py and `tinyrnn.dinos
 --preset classic`, trained with torch.nn.RNN + Linear and torch's autograd.
 
-The weights start from handwritten_dinos.init_params and are copied back at the
-end to be scored by handwritten_dinos.nll, so all three score the same way.
+The weights start from tinyrnn.bptt.dinos.init_params and are copied back at the
+end to be scored by tinyrnn.bptt.dinos.nll, so all three score the same way.
 
     python benchmarks/torch_dinos.py [--steps 35000] [--seed 0] [--data FILE] [--metrics FILE]
 """
@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 import torch
-from handwritten_dinos import encode, init_params, main, one_hot, summary
 
+from tinyrnn.bptt.dinos import encode, init_params, main, one_hot, summary
 from tinyrnn.data.names import Alphabet, split_names
 
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyrnn as tr
-from tinyrnn import binary_add as ba
-from tinyrnn.binary_add_data import (
+from tinyrnn.apps import binary_add as ba
+from tinyrnn.data.bits import (
     EXHAUSTIVE_LIMIT,
     add_bits,
     all_pairs,

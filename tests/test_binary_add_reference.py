@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import tinyrnn as tr
-from tinyrnn import binary_add as ba
-from tinyrnn import binary_add_reference as ref
-from tinyrnn.binary_add_data import all_pairs, random_pairs, sequences
+from tinyrnn.apps import binary_add as ba
+from tinyrnn.bptt import binary_add as ref
+from tinyrnn.data.bits import all_pairs, random_pairs, sequences
 
 
 def batch(width, n, seed):

@@ -9,7 +9,7 @@ import pytest
 
 import tinyrnn as tr
 from tinyrnn import functional as F
-from tinyrnn.charlm import CharLM, batch_losses, generate, text_perplexity
+from tinyrnn.apps.charlm import CharLM, batch_losses, generate, text_perplexity
 from tinyrnn.data.text import Vocab, random_batches, sequential_batches
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 8

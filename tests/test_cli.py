@@ -1,4 +1,4 @@
-"""The plumbing every task's command line shares (tinyrnn/cli.py)."""
+"""The plumbing every task's command line shares (tinyrnn/apps/cli.py)."""
 
 import ctypes
 import os
@@ -11,7 +11,7 @@ import numpy as np  # also loads NumPy's OpenBLAS into this process
 import pytest
 
 import tinyrnn as tr
-from tinyrnn import cli
+from tinyrnn.apps import cli
 
 
 def _openblas_libs() -> list[ctypes.CDLL]:
@@ -209,7 +209,7 @@ def test_an_unreadable_input_file_is_named_with_its_option(task, option, tmp_pat
 FAULT_PROBE = """
 import resource, sys
 import numpy as np
-from tinyrnn import cli
+from tinyrnn.apps import cli
 if sys.argv[1] == "keep":
     cli.keep_freed_memory()
 def step():  # like a training step: large arrays written, then all freed

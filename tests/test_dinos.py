@@ -10,6 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyrnn.apps.dinos import PRESETS, train
+from tinyrnn.apps.namemodel import (
+    NameModel,
+    batch_loss,
+    course_init,
+    load_checkpoint,
+    per_char_nll,
+    sample,
+    save_checkpoint,
+)
+from tinyrnn.bptt import dinos as bptt_dinos
 from tinyrnn.data.names import (
     EOS,
     IGNORE,
@@ -18,16 +29,6 @@ from tinyrnn.data.names import (
     encode_batch,
     read_names,
     split_names,
-)
-from tinyrnn.dinos import PRESETS, train
-from tinyrnn.namemodel import (
-    NameModel,
-    batch_loss,
-    course_init,
-    load_checkpoint,
-    per_char_nll,
-    sample,
-    save_checkpoint,
 )
 from tinyrnn.random import manual_seed
 
@@ -160,7 +161,7 @@ def classic_run(steps, seed=3):
 def test_classic_preset_equals_handwritten_bptt_and_torch():
     names, model, lines = classic_run(300)
     log = []
-    by_hand = load_benchmark("handwritten_dinos").train(names, 300, seed=3, log=log.append)
+    by_hand = bptt_dinos.train(names, 300, seed=3, log=log.append)
     by_torch = load_benchmark("torch_dinos").train(names, 300, seed=3, log=log.append)
     train_names, heldout = split_names(names)
     ours = {"train_nll": per_char_nll(model, train_names), "heldout_nll": per_char_nll(model, heldout)}

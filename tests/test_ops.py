@@ -97,6 +97,10 @@ def power(x, p):
     return x**p
 
 
+def tensor_power(a, b):  # both operands differentiated (a > 0, so log a is defined)
+    return a**b
+
+
 def np_where(a, b, cond):
     return np.where(cond, a, b)
 
@@ -241,8 +245,10 @@ ROWS = [
     binary("mul", ops.mul, np.multiply, torch.mul),
     binary("div", ops.div, np.divide, torch.div, right=away_from_zero()),
     unary("neg", ops.neg, np.negative, torch.neg),
-    Row("pow_real", pow_cases(positive(), [-1.5, -1, 0, 0.5, 1, 2, 3]), ops.pow, power, power),
-    Row("pow_int", pow_cases(floats(), [0, 1, 2, 3]), ops.pow, power, power),
+    Row("pow_real", pow_cases(positive(), [-1.5, -1, 0, 0.5, 1, 2, 3]), power, power, power),
+    Row("pow_int", pow_cases(floats(), [0, 1, 2, 3]), power, power, power),
+    Row("pow_tensor", cases(broadcastable_arrays((positive(), floats()))), ops.pow, tensor_power, tensor_power),
+    Row("rpow", pow_cases(floats(), [0.5, 2.0, 3.0]), lambda x, p: p**x, lambda x, p: p**x, lambda x, p: p**x),
     Row("matmul", matmul_cases(), ops.matmul, np.matmul, torch.matmul),
     unary("exp", ops.exp, np.exp, torch.exp),
     unary("log", ops.log, np.log, torch.log, elements=positive()),

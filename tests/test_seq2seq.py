@@ -11,7 +11,7 @@ import pytest
 
 import tinyrnn as tr
 from tinyrnn import functional as F
-from tinyrnn.seq2seq import Seq2Seq, Task, opposite_pairs, pad, reverse_pairs
+from tinyrnn.apps.seq2seq import Seq2Seq, Task, opposite_pairs, pad, reverse_pairs
 
 PAIRS = [("abc", "cba"), ("hello", "olleh"), ("xy", "yx")]
 

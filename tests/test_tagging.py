@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinyrnn as tr
-from tinyrnn.tagging import IGNORE, Tagger, forward_only_ceiling, make_strings
+from tinyrnn.apps.tagging import IGNORE, Tagger, forward_only_ceiling, make_strings
 
 
 def test_tags_say_whether_the_next_digit_is_larger():

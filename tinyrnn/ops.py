@@ -7,8 +7,6 @@ g = dL/dy, return dL/d(each input). Broadcasting is undone centrally
 
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from tinyrnn.tensor import IndexGrad, Tensor, make, mm, tensor
@@ -57,12 +55,20 @@ def neg(x: Tensor) -> Tensor:
     return make(-x.data, (x,), lambda g: (-g,))
 
 
-def pow(x: Tensor, p: float) -> Tensor:
-    """x ** p for a number p: dL/dx = g p x^(p-1)."""
-    if isinstance(p, Tensor):
-        raise TypeError("pow: the exponent must be a Python number, not a Tensor")
-    # p == 0 has gradient 0 everywhere (p * x**(p-1) would be 0 * inf = nan at x = 0)
-    return make(x.data**p, (x,), lambda g: (g * p * x.data ** (p - 1) if p else np.zeros_like(g),))
+def pow(a, b) -> Tensor:
+    """a ** b elementwise (broadcasting; either may be a number or a Tensor):
+    dL/da = g b a^(b-1), dL/db = g a^b log a (only computed when b needs it)."""
+    a, b, y = _pair("pow", a, b, np.power)
+
+    def vjp(g):
+        if b.data.all():
+            ga = g * b.data * a.data ** (b.data - 1)
+        else:  # where b = 0 the gradient is 0 (b a^(b-1) would be 0 * inf = nan at a = 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = np.where(b.data == 0, 0, g * b.data * a.data ** (b.data - 1))
+        return ga, (g * y * np.log(a.data) if b.requires_grad else None)
+
+    return make(y, (a, b), vjp)
 
 
 def matmul(a, b) -> Tensor:
@@ -170,7 +176,7 @@ def sum(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 def mean(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Mean over `axis` (None: all): every entry gets g / (number averaged)."""
     y = np.mean(x.data, axis=axis, keepdims=keepdims)
-    n = x.data.size / builtins.max(np.size(y), 1)
+    n = x.data.size / (np.size(y) or 1)
     return make(np.asarray(y), (x,), lambda g: (_spread(g / n, x.shape, axis, keepdims),))
 
 
@@ -246,7 +252,7 @@ def split(x: Tensor, size_or_sections, axis: int = 0) -> list[Tensor]:
     sizes = size_or_sections if isinstance(size_or_sections, (list, tuple)) else None
     if sizes is None:
         sizes = [size_or_sections] * (n // size_or_sections) + ([n % size_or_sections] if n % size_or_sections else [])
-    if builtins.sum(sizes) != n:
+    if np.sum(sizes) != n:
         raise ValueError(f"split: sizes {list(sizes)} do not add up to {n} (axis {axis} of {x.shape})")
     starts = np.cumsum([0, *sizes])
     lead = (slice(None),) * (axis % x.ndim)
@@ -275,36 +281,3 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return make(y, (x,), lambda g: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),))
-
-
-_TENSOR_METHODS = {
-    "__add__": add,
-    "__radd__": lambda self, other: add(other, self),
-    "__sub__": sub,
-    "__rsub__": lambda self, other: sub(other, self),
-    "__mul__": mul,
-    "__rmul__": lambda self, other: mul(other, self),
-    "__truediv__": div,
-    "__rtruediv__": lambda self, other: div(other, self),
-    "__neg__": neg,
-    "__pow__": pow,
-    "__matmul__": matmul,
-    "__rmatmul__": lambda self, other: matmul(other, self),
-    "__getitem__": getitem,
-    "exp": exp,
-    "log": log,
-    "tanh": tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "softplus": softplus,
-    "sum": sum,
-    "mean": mean,
-    "max": max,
-    "reshape": reshape,
-    "transpose": transpose,
-    "softmax": softmax,
-    "log_softmax": log_softmax,
-}
-
-for _name, _fn in _TENSOR_METHODS.items():
-    setattr(Tensor, _name, _fn)

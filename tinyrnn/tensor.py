@@ -120,6 +120,88 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self._vjp is None
 
+    # ---- operators and methods: each calls its op in ops.py (forward + VJP side by side) ----
+    def __add__(self, other: Operand) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Operand) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Operand) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Operand) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Operand) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, exponent: Operand) -> Tensor:
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base: Operand) -> Tensor:
+        return ops.pow(base, self)
+
+    def __matmul__(self, other: Operand) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Operand) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __getitem__(self, index) -> Tensor:
+        return ops.getitem(self, index)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def softplus(self) -> Tensor:
+        return ops.softplus(self)
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def reshape(self, *shape) -> Tensor:
+        return ops.reshape(self, *shape)
+
+    def transpose(self, *axes) -> Tensor:
+        return ops.transpose(self, *axes)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.log_softmax(self, axis)
+
     # ---- backward ----------------------------------------------------------
     def backward(self, grad=None) -> None:
         """Accumulate dL/dx into .grad of every leaf x that requires gradients.
@@ -153,6 +235,10 @@ class Tensor:
                 if id(parent) not in grads:
                     heapq.heappush(queue, (-parent._seq, parent))
                 _accumulate(grads, owned, parent, pg)
+
+
+Operand = Tensor | np.ndarray | float | int  # what an operator accepts on its other side
+Axis = int | tuple[int, ...] | None  # the axes a reduction runs over (None: all)
 
 
 class IndexGrad:
@@ -278,6 +364,5 @@ def tensor(x, dtype=None) -> Tensor:
     return Tensor(x)
 
 
-# Tensor's operators and methods (+, @, .tanh(), ...) are the ops in ops.py,
-# attached to the class there; importing ops here makes them always present.
-from tinyrnn import ops  # noqa: E402, F401
+# The ops need Tensor, and Tensor's methods call the ops: imported last, looked up when called.
+from tinyrnn import ops  # noqa: E402

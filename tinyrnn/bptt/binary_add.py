@@ -2,7 +2,7 @@
 
 See BPTT by hand here, then trust autograd: this file computes, with nothing
 but NumPy, the gradients that tinyrnn's autograd computes for
-tinyrnn.binary_add.ClassicRNN, and the tests check that the two agree on the
+tinyrnn.apps.binary_add.ClassicRNN, and the tests check that the two agree on the
 same weights (and that this code agrees with finite differences).
 
 The network, for a batch of B numbers of T bits and H hidden units:
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyrnn.binary_add_data import random_pairs, sequences
+from tinyrnn.data.bits import random_pairs, sequences
 
 Weights = dict[str, np.ndarray]
 
@@ -80,7 +80,7 @@ def train(
 ) -> tuple[Weights, list[float]]:
     """The classic training loop: fresh random `bits`-wide pairs each step, forward,
     backward, plain SGD. Draws its weights, then its data, from one generator seeded
-    with `seed`, in the order tinyrnn.binary_add does. Returns (weights, loss per step)."""
+    with `seed`, in the order tinyrnn.apps.binary_add does. Returns (weights, loss per step)."""
     rng = np.random.default_rng(seed)
     w, losses = init_weights(hidden, rng), []
     for _ in range(steps):

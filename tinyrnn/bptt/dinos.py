@@ -7,7 +7,7 @@ step on the summed loss, lr 0.01, every gradient entry clipped to [-5, 5], the
 hidden state carried from one name to the next, weights N(0, 0.01^2), biases 0),
 so both print the same numbers up to rounding. Row vectors: h (H,), W_hh (H, H).
 
-    python benchmarks/handwritten_dinos.py [--steps 35000] [--seed 0] [--data FILE] [--metrics FILE]
+    python -m tinyrnn.bptt.dinos [--steps 35000] [--seed 0] [--data FILE] [--metrics FILE]
 """
 
 from __future__ import annotations

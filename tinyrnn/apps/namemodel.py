@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn
-from tinyrnn.cli import CELLS
+from tinyrnn.apps.cli import CELLS
 from tinyrnn.data.names import EOS, IGNORE, Alphabet, encode_batch
 from tinyrnn.io import load, save
 from tinyrnn.tensor import Tensor, no_grad

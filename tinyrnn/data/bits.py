@@ -1,4 +1,4 @@
-"""Binary numbers as bit sequences, for tinyrnn.binary_add (plain NumPy, no autograd).
+"""Binary numbers as bit sequences, for the binary-addition task (plain NumPy, no autograd).
 
 A `width`-bit problem has both operands below 2^(width-1) (their top bit is 0,
 as in the classic tutorial), so the sum always fits in `width` bits. Numbers
