@@ -87,9 +87,13 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
 def one_hot(indices, num_classes: int, dtype=np.float64) -> Tensor:
     """(..., num_classes) array with a 1 at each index: a constant, no gradient."""
     indices = np.asarray(indices)
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
         raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), got {indices.min()}..{indices.max()}")
-    return Tensor(np.eye(num_classes, dtype=dtype)[indices])
+    out = np.zeros((*indices.shape, num_classes), dtype=dtype)
+    np.put_along_axis(out, indices[..., None], 1, axis=-1)  # out[..., indices[...]] = 1
+    return Tensor(out)
 
 
 def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:

@@ -33,8 +33,11 @@ def numerical_grad(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6) -> lis
     """d fn(*inputs).sum() / d input, for every input, by central differences.
 
     `fn` takes Tensors and returns a Tensor. Copies of the inputs are perturbed
-    entry by entry: 2 * (total number of entries) calls of fn.
+    entry by entry: 2 * (total number of entries) calls of fn. `eps` must be a
+    finite number > 0 (ValueError otherwise).
     """
+    if not (isinstance(eps, (int, float)) and 0 < eps < float("inf")):
+        raise ValueError(f"numerical_grad: eps must be a finite number > 0, got {eps!r}")
     tensors = _as_inputs(inputs)
     grads = []
     for x in tensors:
@@ -61,8 +64,14 @@ def gradcheck(
     w, so every output entry is checked with its own weight. Passes when
     |analytic - numeric| <= atol + rtol * |numeric| everywhere; otherwise raises
     GradcheckError naming the input, index, analytic and numeric values of the
-    worst entry. Returns True on success.
+    worst entry. Returns True on success. `eps`, `atol` and `rtol` must be finite
+    numbers, eps > 0 and the tolerances >= 0 (ValueError otherwise).
     """
+    if not (isinstance(eps, (int, float)) and 0 < eps < float("inf")):
+        raise ValueError(f"gradcheck: eps must be a finite number > 0, got {eps!r}")
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if not (isinstance(tol, (int, float)) and 0 <= tol < float("inf")):
+            raise ValueError(f"gradcheck: {name} must be a finite number >= 0, got {tol!r}")
     tensors = _as_inputs(inputs)
     out = fn(*tensors)
     w = np.random.default_rng(seed).standard_normal(out.shape)

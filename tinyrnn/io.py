@@ -6,7 +6,7 @@
 
 What `state` may hold: a dict with str keys whose values are
   - arrays: np.ndarray of any dtype but object, or a Tensor (its .data is saved),
-  - dicts of the same kind (nested to any depth),
+  - dicts of the same kind (nested up to MAX_DEPTH deep),
   - JSON values: numbers, strings, bools, None, and lists/dicts of those.
 `load` returns the same nested dict with every array bit-for-bit equal (same
 dtype, shape and values). JSON gives back lists for tuples; in a dict that mixes
@@ -21,6 +21,11 @@ Format (version 1). An uncompressed .npz, i.e. a zip of .npy files, with
          "tree": {"model": {}, "meta": {"epoch": 3}}}  # every dict and JSON value
 So keys may not contain "/", and "__tinyrnn__" is reserved. np.load(path) reads
 such a file too.
+
+Limits, checked before anything is inflated or parsed deeply: a key is at most
+MAX_KEY_BYTES of UTF-8 with no NUL character, dicts nest at most MAX_DEPTH deep,
+and the archive's entries add up to at most `max_bytes` uncompressed (default
+MAX_BYTES, 4 GiB), so a small file cannot make `load` inflate gigabytes.
 
 Safety: the archive is written to a temporary file in the target's directory
 and renamed over `path` only when complete, so an interrupted save never leaves
@@ -43,6 +48,9 @@ from tinyrnn.tensor import Tensor
 
 FORMAT, VERSION, META = "tinyrnn", 1, "__tinyrnn__"
 ZIP_MAGIC = b"PK\x03\x04"
+MAX_DEPTH = 64  # dicts inside dicts, in the state and in its JSON values
+MAX_KEY_BYTES = 60_000  # a zip entry's name holds at most 65,535 bytes: the key path plus ".npy"
+MAX_BYTES = 4 << 30  # the archive's uncompressed size that load() accepts by default
 
 
 class CheckpointError(ValueError):
@@ -80,11 +88,11 @@ def _split(state: dict, prefix: str, arrays: dict) -> dict:
     """Move the arrays of nested dict `state` into `arrays` (by "/" path); return the rest."""
     if not isinstance(state, dict):
         raise TypeError(f"save: state must be a dict, got {type(state).__name__}")
+    if prefix.count("/") >= MAX_DEPTH:
+        raise ValueError(f"save: {prefix[:60]!r}...: dicts nest deeper than {MAX_DEPTH} levels")
     rest = {}
     for key, value in state.items():
-        if not isinstance(key, str) or not key or "/" in key:
-            where = f" under {prefix[:-1]!r}" if prefix else ""
-            raise ValueError(f"save: key {key!r}{where}: keys must be non-empty str without '/'")
+        _check_key(key, prefix)
         path = prefix + key
         if isinstance(value, Tensor):
             value = value.data
@@ -99,8 +107,39 @@ def _split(state: dict, prefix: str, arrays: dict) -> dict:
                 json.dumps(value)
             except (TypeError, ValueError) as e:
                 raise TypeError(f"save: {path!r}: {e}; values must be arrays, Tensors, dicts or JSON values") from None
+            except RecursionError:
+                raise ValueError(f"save: {path!r}: a JSON value nested too deeply to store") from None
+            if _depth(value) > MAX_DEPTH:
+                raise ValueError(f"save: {path!r}: a JSON value nested deeper than {MAX_DEPTH} levels")
             rest[key] = value
     return rest
+
+
+def _check_key(key, prefix: str) -> None:
+    where = f" under {prefix[:-1][:60]!r}" if prefix else ""
+    if not isinstance(key, str) or not key or "/" in key or "\0" in key:
+        shown = repr(key[:60]) if isinstance(key, str) else repr(key)
+        raise ValueError(f"save: key {shown}{where}: keys must be non-empty str without '/' or NUL")
+    path = prefix + key
+    try:
+        size = len(path.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError(f"save: key {key[:60]!r}{where}: not encodable as UTF-8 (a lone surrogate)") from None
+    if size > MAX_KEY_BYTES:
+        raise ValueError(
+            f"save: key path {path[:60]!r}...: {size:,} bytes of UTF-8, over the {MAX_KEY_BYTES:,} allowed"
+        )
+
+
+def _depth(value) -> int:
+    """Levels of lists and dicts in a JSON value (a number or a string: 0), counted without recursion."""
+    depth, level = 0, [value]
+    while True:
+        containers = [x for x in level if isinstance(x, (list, dict))]
+        if not containers:
+            return depth
+        depth += 1
+        level = [v for x in containers for v in (x.values() if isinstance(x, dict) else x)]
 
 
 def _write_npz(f, entries: dict[str, np.ndarray]) -> None:
@@ -112,12 +151,18 @@ def _write_npz(f, entries: dict[str, np.ndarray]) -> None:
 
 
 # ---- load -------------------------------------------------------------------
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by save(); CheckpointError if it is not an intact one."""
+def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """Read a checkpoint written by save().
+
+    Raises CheckpointError (a ValueError naming the file) if it is not an intact
+    checkpoint, or if its entries add up to more than `max_bytes` uncompressed
+    (checked from the archive's directory before anything is inflated)."""
     path = os.fspath(path)
     with open(path, "rb") as f:
         if f.read(4) != ZIP_MAGIC:
             raise CheckpointError(f"{path}: not a tinyrnn checkpoint: not an .npz (zip) archive")
+        f.seek(0)
+        _check_size(path, f, max_bytes)
         f.seek(0)
         entries = _read_npz(path, f)
     if META not in entries:
@@ -137,6 +182,22 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
                 raise CheckpointError(f"{path}: damaged checkpoint: array {name!r} lies under a non-dict value")
         node[key] = array
     return state
+
+
+def _check_size(path: str, f, max_bytes: int) -> None:
+    """Refuse an archive whose entries declare more than max_bytes in all. zipfile never
+    inflates an entry past its declared size (a longer stream fails its check), so the
+    declared sizes bound what reading can cost."""
+    try:
+        with zipfile.ZipFile(f) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except Exception as e:  # any failure to read the directory: a damaged archive
+        raise CheckpointError(f"{path}: damaged or truncated archive: {type(e).__name__}: {e}") from None
+    if total > max_bytes:
+        raise CheckpointError(
+            f"{path}: refused: its entries hold {total:,} bytes uncompressed, over the limit of {max_bytes:,} "
+            "(pass a larger max_bytes to load it)"
+        )
 
 
 def _read_npz(path: str, f) -> dict[str, np.ndarray]:
@@ -163,6 +224,10 @@ def _read_meta(path: str, raw: np.ndarray) -> dict[str, Any]:
         meta = json.loads(raw.tobytes().decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(f"format is not {FORMAT!r}")
+        if _depth(meta.get("tree")) > MAX_DEPTH + 1:
+            raise ValueError(f"its values nest deeper than {MAX_DEPTH} levels")
+    except RecursionError:
+        raise CheckpointError(f"{path}: refused: its {META!r} entry nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as e:
         raise CheckpointError(f"{path}: not a tinyrnn checkpoint: bad {META!r} entry: {e}") from None
     if meta.get("version") != VERSION:

@@ -94,11 +94,14 @@ class Module:
         """{dotted name: a copy of the parameter's array}."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, allow_nonfinite: bool = False) -> None:
         """Copy arrays into the parameters (in place, keeping each parameter's dtype).
 
-        The keys must be exactly those of state_dict() and every shape must match;
-        otherwise nothing is changed and the error lists every problem."""
+        The keys must be exactly those of state_dict(), every shape must match, and
+        every array must hold real floating-point numbers (an integer, bool or complex
+        array is refused rather than silently cast) that are finite, unless
+        `allow_nonfinite` (NaN and inf weights usually mean a diverged run). Otherwise
+        nothing is changed and the RuntimeError lists every problem."""
         params = dict(self.named_parameters())
         arrays = {key: np.asarray(value) for key, value in state.items()}
         problems = []
@@ -109,10 +112,15 @@ class Module:
         if unexpected:
             problems.append(f"unexpected keys {unexpected}")
         for key, p in params.items():
-            if key in arrays and arrays[key].shape != p.shape:
-                problems.append(
-                    f"shape mismatch for {key!r}: the module has {p.shape}, the state has {arrays[key].shape}"
-                )
+            if key not in arrays:
+                continue
+            a = arrays[key]
+            if a.shape != p.shape:
+                problems.append(f"shape mismatch for {key!r}: the module has {p.shape}, the state has {a.shape}")
+            elif not np.issubdtype(a.dtype, np.floating):
+                problems.append(f"{key!r} holds {a.dtype} values, not floating-point weights")
+            elif not allow_nonfinite and not np.isfinite(a).all():
+                problems.append(f"{key!r} holds NaN or infinite values (allow_nonfinite=True loads them anyway)")
         if problems:
             raise RuntimeError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, p in params.items():
