@@ -1,10 +1,10 @@
 """Fused recurrent layers: a whole sequence as ONE autograd node with BPTT by hand.
 
 The per-op path (tinyrnn.nn.cells) records a dozen small ops per time step and
-lets autograd find the gradient; it is the reference to read. Here one node
-runs all T steps of one layer and direction in plain NumPy and its VJP is
-backpropagation through time written out (fused_rnn.py, fused_gru.py,
-fused_lstm.py: the equations of each cell, in one place). The input
+lets autograd find the gradient. Here one node runs all T steps of one layer
+and direction in plain NumPy and its VJP is backpropagation through time
+written out (fused_rnn.py, fused_gru.py, fused_lstm.py): the equations of
+tinyrnn/bptt/reference.py, one per line there, rearranged for speed. The input
 projection W_ih x_t of all steps is done up front, each step is one matmul for
 the gates (a few, for large ones: fused_kernel.step_matmul) plus a few in-place
 elementwise calls on preallocated buffers, and float32 stays float32.

@@ -1,5 +1,17 @@
 """The GRU over a whole sequence, both formulations: forward, and BPTT by hand.
 
+The same equations as tinyrnn/bptt/reference.py's gru_forward / gru_backward
+(torch's, reset_after=True) and gru_reset_before_forward / gru_reset_before_backward
+(Cho et al.'s) (read those first: one equation per line), rearranged for speed:
+states are columns, h (H, B), with each step's gates in one (3H, B) array; the gates
+are stored in another order than torch's where that makes the blocks a step updates
+together adjacent (`order`, fused_kernel.reorder); W_ih x_t + b of all steps is one
+projection before the loop, every bias that just adds to a pre-activation folded
+into it; the factors that multiply dh (and drh) are computed for all steps at once
+before the loop; padding (m_t = 0) zeroes those factors and sets z's factor to 1, so
+dh passes through a padded step unchanged; the weight gradients are summed after the
+loop, one matmul per chunk of steps (fused_kernel.sum_outer).
+
 Forward, one step (a_* = W_i* x_t + b_i* + W_h* h + b_h*):
     r  = sigmoid(a_r)                                    reset gate
     z  = sigmoid(a_z)                                    update gate
@@ -18,8 +30,6 @@ from saved outputs (sigmoid' = s(1 - s), tanh' = 1 - y^2):
     drh  = W_hn^T da_n                 da_r = drh * h_{t-1} * r(1 - r)
     dh_{t-1} = dh * z + drh * r + W_hr^T da_r + W_hz^T da_z
 
-The factors that multiply dh (and drh) depend only on the forward pass, so
-they are computed for all steps at once before the loop.
 """
 
 from __future__ import annotations
@@ -38,8 +48,8 @@ def _update(h_prev, n, z, tmp, out):
     np.add(n, tmp, out=out)
 
 
-def _keep(z, valid):
-    """The factor of the direct path dh_{t-1} += dh * z; 1 at padding (the state is carried)."""
+def _direct_factor(z, valid):
+    """A copy of z: the factor of the direct path dh_{t-1} += dh * z; 1 at padding (the state is carried)."""
     z = z.copy()
     if valid is not None:
         np.copyto(z, 1, where=~valid[:, None, :])
@@ -86,26 +96,26 @@ class GRUKernel(Kernel):
 
     def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
-        A, h_prev = cache.gates, cache.hs[:-1]
-        k = np.empty((S, 4 * H, B), dh.dtype)  # factors of dh, then da: n, r, z, then dhn
-        for c in chunks(S, k[0].nbytes):  # a few steps at a time, in cache
-            n, r, z, hn, h = A[c, :H], A[c, H : 2 * H], A[c, 2 * H :], cache.hn[c], h_prev[c]
-            k_n, k_r, k_z, k_hn = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
-            np.multiply(1 - z, 1 - n * n, out=k_n)
-            np.multiply(k_n * hn, r * (1 - r), out=k_r)
-            np.multiply(h - n, z * (1 - z), out=k_z)
-            np.multiply(k_n, r, out=k_hn)
+        gates, h_prev = cache.gates, cache.hs[:-1]  # gates: n, r, z (S, 3H, B)
+        da_all = np.empty((S, 4 * H, B), dh.dtype)  # n, r, z, hn: their factors of dh, then (in the loop) their da
+        for c in chunks(S, da_all[0].nbytes):  # a few steps at a time, in cache
+            n, r, z, hn, h = gates[c, :H], gates[c, H : 2 * H], gates[c, 2 * H :], cache.hn[c], h_prev[c]
+            k_n, k_r, k_z, k_hn = da_all[c, :H], da_all[c, H : 2 * H], da_all[c, 2 * H : 3 * H], da_all[c, 3 * H :]
+            np.multiply(1 - z, 1 - n * n, out=k_n)  # da_n = dh * (1 - z)(1 - n^2)
+            np.multiply(k_n * hn, r * (1 - r), out=k_r)  # da_r = da_n * hn r(1 - r)
+            np.multiply(h - n, z * (1 - z), out=k_z)  # da_z = dh * (h_{t-1} - n) z(1 - z)
+            np.multiply(k_n, r, out=k_hn)  # dhn = da_n * r
         if valid is not None:  # padding: no gate gradient
-            k *= valid[:, None, :]
+            da_all *= valid[:, None, :]
         dh_next, tmp, (_, recur_t) = np.array(dstate[0]), np.empty((H, B), dh.dtype), step_matmul(self.w_hh, B)
-        steps = zip(dh, k.reshape(S, 4, H, B), k[:, H:], _keep(A[:, 2 * H :], valid))
+        steps = zip(dh, da_all.reshape(S, 4, H, B), da_all[:, H:], _direct_factor(gates[:, 2 * H :], valid))
         for dh_t, da, da_h, z_t in reversed(list(steps)):
             dh_t += dh_next
             da *= dh_t  # da_n, da_r, da_z, dhn
             recur_t(da_h, out=dh_next)  # W_hh^T [da_r, da_z, dhn]
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
-        da_x, da_h = k[:, : 3 * H], k[:, H:]  # the gradients of W_ih x + b_ih (n, r, z), W_hh h + b_hh (r, z, n)
+        da_x, da_h = da_all[:, : 3 * H], da_all[:, H:]  # d(W_ih x + b_ih) (n, r, z), d(W_hh h + b_hh) (r, z, n)
         (dw_ih, db_ih), (dw_hh, db_hh) = sum_outer(da_x, x, bias=True), sum_outer(da_h, h_prev, bias=True)
         back = inverse(self.order)
         grads = [reorder(dw_ih, back), dw_hh, reorder(db_ih, back), db_hh]
@@ -149,37 +159,40 @@ class GRUResetBeforeKernel(Kernel):
 
     def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
-        k, h_prev = cache.gates, cache.hs[:-1]  # the gates' slots become their factors, then da
-        z_keep, r_keep = _keep(k[:, H : 2 * H], valid), k[:, 2 * H :].copy()
-        for c in chunks(S, k[0].nbytes):  # a few steps at a time, in cache
-            n, z, r, h = k[c, :H], k[c, H : 2 * H], k[c, 2 * H :], h_prev[c]
-            k_z = (h - n) * z * (1 - z)  # da_z = dh * (h_{t-1} - n) z(1 - z)
+        gates, h_prev = cache.gates, cache.hs[:-1]  # n, z, r (S, 3H, B); each slot becomes its factor, then its da
+        z_direct, r_gate = _direct_factor(gates[:, H : 2 * H], valid), gates[:, 2 * H :].copy()  # kept before that
+        for c in chunks(S, gates[0].nbytes):  # a few steps at a time, in cache
+            n, z, r, h = gates[c, :H], gates[c, H : 2 * H], gates[c, 2 * H :], h_prev[c]
+            z_factor = (h - n) * z * (1 - z)  # da_z = dh * (h_{t-1} - n) z(1 - z)
             n *= -n
             n += 1
-            n *= 1 - z  # da_n = dh * (1 - z)(1 - n^2)
-            z[...] = k_z
+            n *= 1 - z  # n's slot: (1 - z)(1 - n^2), as da_n = dh * (1 - z)(1 - n^2)
+            z[...] = z_factor  # z's slot: (h_{t-1} - n) z(1 - z)
             r *= 1 - r
-            r *= h  # da_r = drh * h_{t-1} r(1 - r)
+            r *= h  # r's slot: h_{t-1} r(1 - r), as da_r = drh * h_{t-1} r(1 - r)
+        da_all = gates  # the factors, made da in place in the loop
         if valid is not None:  # padding: no gate gradient
-            k *= valid[:, None, :]
+            da_all *= valid[:, None, :]
         dh_next, drh, tmp = np.array(dstate[0]), np.empty((H, B), dh.dtype), np.empty((H, B), dh.dtype)
         (_, w_hzr_t), (_, w_hn_t) = step_matmul(self.w_hzr, B), step_matmul(self.w_hn, B)
-        steps = zip(dh, k[:, : 2 * H].reshape(S, 2, H, B), k[:, :H], k[:, H:], k[:, 2 * H :], z_keep, r_keep)
-        for dh_t, da_nz, da_n, da_zr, da_r, z_t, r_t in reversed(list(steps)):
+        da_nz, da_zr = da_all[:, : 2 * H].reshape(S, 2, H, B), da_all[:, H:]
+        da_n, da_r = da_all[:, :H], da_all[:, 2 * H :]
+        steps = zip(dh, da_nz, da_n, da_zr, da_r, z_direct, r_gate)
+        for dh_t, da_nz_t, da_n_t, da_zr_t, da_r_t, z_t, r_t in reversed(list(steps)):
             dh_t += dh_next
-            da_nz *= dh_t  # da_n, da_z
-            w_hn_t(da_n, out=drh)  # W_hn^T da_n
-            da_r *= drh
-            w_hzr_t(da_zr, out=dh_next)  # W_hz^T da_z + W_hr^T da_r
+            da_nz_t *= dh_t  # da_n, da_z
+            w_hn_t(da_n_t, out=drh)  # W_hn^T da_n
+            da_r_t *= drh
+            w_hzr_t(da_zr_t, out=dh_next)  # W_hz^T da_z + W_hr^T da_r
             np.multiply(dh_t, z_t, out=tmp)
             dh_next += tmp
             np.multiply(drh, r_t, out=tmp)
             dh_next += tmp
         (dw_ih, db), (dw_zr,), (dw_n,) = (
-            sum_outer(k, x, bias=True),
-            sum_outer(k[:, H:], h_prev),
-            sum_outer(k[:, :H], cache.rh),
+            sum_outer(da_all, x, bias=True),
+            sum_outer(da_zr, h_prev),
+            sum_outer(da_n, cache.rh),
         )
         db = reorder(db, inverse(self.order))  # every bias just adds to a
         dw_hh = reorder(np.concatenate([dw_zr, dw_n]), inverse(self.hidden_order))
-        return k, (dh_next,), [reorder(dw_ih, inverse(self.order)), dw_hh, db, db.copy()]
+        return da_all, (dh_next,), [reorder(dw_ih, inverse(self.order)), dw_hh, db, db.copy()]

@@ -2,7 +2,9 @@
 
 A kernel runs one layer and direction over a stretch of time steps with plain
 NumPy, forward and backward (BPTT written out), and knows nothing about Tensors;
-tinyrnn.nn.fused turns it into one autograd node.
+tinyrnn.nn.fused turns it into one autograd node. Each computes the equations of
+tinyrnn/bptt/reference.py (one equation per line there), rearranged for speed; the
+kernel's module docstring says how.
 
 Layout. Inside a kernel a state is a block of columns, h (H, B), so that a gate
 pre-activation is the textbook W_hh h: one matmul gives a (G*H, B) array whose

@@ -1,5 +1,21 @@
 """The LSTM over a whole sequence: forward, and backpropagation through time by hand.
 
+The same equations as tinyrnn/bptt/reference.py's lstm_forward and lstm_backward
+(read those first: one equation per line), rearranged for speed:
+- states are columns, h (H, B), so a step's gates are one (4H, B) array whose
+  gates are contiguous row blocks (fused_kernel.py), and W_ih x_t + b for all steps
+  is one projection before the loop (Kernel.project); the two biases are summed;
+- sigmoid(a) = 0.5 tanh(a / 2) + 0.5 with the sigmoid gates' rows of the weights
+  halved beforehand, so one tanh, one multiply and one add make all four gates;
+- the factors that multiply dh and dc in the backward depend only on the forward
+  pass, so they are computed for all steps at once before the loop, in the buffers
+  of the forward values they replace (comments mark each reuse), which leaves seven
+  small NumPy calls per step;
+- padding (m_t = 0) zeroes those factors and sets the forget factor to 1, so dh and
+  dc pass through a padded step unchanged, without a mask in the loop;
+- dW_ih, dW_hh and db are summed after the loop, one matmul per chunk of steps
+  (fused_kernel.sum_outer).
+
 Forward, one step (column vectors, as in the textbooks; a = W_ih x_t + b + W_hh h):
     i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
     c_t = f * c_{t-1} + i * g
@@ -15,10 +31,6 @@ from step t+1), dc = dL/dc_t; every derivative comes from saved outputs
     da_g   = dc * i * (1 - g^2)
     dh_{t-1} = W_hh^T da        dc_{t-1} = dc * f
 and after the loop dW_ih = sum_t da x_t^T, dW_hh = sum_t da h_{t-1}^T, db = sum_t da.
-
-The factors that multiply dh and dc (o(1 - tanh(c)^2), tanh(c) o(1 - o), ...)
-depend only on the forward pass, so they are computed for all steps at once
-before the loop, which is left with seven small NumPy calls per step.
 Gates stay in torch's order i, f, g, o: the gates driven by dc (i, f, g) are one
 block backward.
 """
@@ -88,35 +100,38 @@ class LSTMKernel(Kernel):
 
     def backward(self, cache, dh, dstate, valid, x):
         H, (S, _, B) = self.H, dh.shape
-        k = cache.gates  # the gates' slots become their factors, then da
-        for c in chunks(S, k[0].nbytes):  # a few steps at a time, in cache
-            i, f, g, o = k[c, :H], k[c, H : 2 * H], k[c, 2 * H : 3 * H], k[c, 3 * H :]
+        gates = cache.gates  # i, f, g, o (S, 4H, B); each gate's slot is overwritten by its factor, then by its da
+        for c in chunks(S, gates[0].nbytes):  # a few steps at a time, in cache
+            i, f, g, o = gates[c, :H], gates[c, H : 2 * H], gates[c, 2 * H : 3 * H], gates[c, 3 * H :]
             tanh_c, c_prev = cache.tanh_c[c], cache.cs[c]
-            k_c = o * (1 - tanh_c * tanh_c)  # dc += dh * o (1 - tanh(c)^2)
-            o *= (1 - o) * tanh_c  # da_o = dh * tanh(c) o(1 - o)
-            k_g = i * (1 - g * g)  # da_g = dc * i (1 - g^2)
-            i *= (1 - i) * g  # da_i = dc * g i(1 - i)
-            g[...] = k_g
-            tanh_c[...] = f  # dc_{t-1} = dc * f
-            f *= (1 - f) * c_prev  # da_f = dc * c_{t-1} f(1 - f)
-            c_prev[...] = k_c
-        k_c, f_keep = cache.cs[:-1], cache.tanh_c  # used-up buffers, reused
+            dc_per_dh = o * (1 - tanh_c * tanh_c)  # dc += dh * o (1 - tanh(c)^2)
+            o *= (1 - o) * tanh_c  # o's slot: tanh(c) o(1 - o), as da_o = dh * tanh(c) o(1 - o)
+            g_factor = i * (1 - g * g)  # da_g = dc * i (1 - g^2)
+            i *= (1 - i) * g  # i's slot: g i(1 - i), as da_i = dc * g i(1 - i)
+            g[...] = g_factor  # g's slot: i (1 - g^2)
+            forget = tanh_c  # tanh(c_t) is used up: its buffer keeps f from here on, as dc_{t-1} = dc * f
+            forget[...] = f
+            f *= (1 - f) * c_prev  # f's slot: c_{t-1} f(1 - f), as da_f = dc * c_{t-1} f(1 - f)
+            c_prev[...] = dc_per_dh  # c_{t-1} is used up: its buffer keeps o (1 - tanh(c)^2) from here on
+        dc_per_dh, forget = cache.cs[:-1], cache.tanh_c  # the two reused buffers, under what they now hold
         if valid is not None:  # padding: no gate gradient, dh and dc pass through unchanged
-            k *= valid[:, None, :]
-            k_c *= valid[:, None, :]
-            np.copyto(f_keep, 1, where=~valid[:, None, :])
+            gates *= valid[:, None, :]
+            dc_per_dh *= valid[:, None, :]
+            np.copyto(forget, 1, where=~valid[:, None, :])
         dh_next, dc = (np.array(s) for s in dstate)
         dc_h, recur_t = np.empty((H, B), dh.dtype), step_matmul(self.w_hh, B)[1]
-        steps = zip(dh, k, k[:, : 3 * H].reshape(S, 3, H, B), k[:, 3 * H :], k_c, f_keep, padding(valid, S))
-        for dh_t, da, da_ifg, da_o, k_ct, f, pad in reversed(list(steps)):
+        da_all = gates  # the factors become da in place, step by step
+        da_ifg, da_o = da_all[:, : 3 * H].reshape(S, 3, H, B), da_all[:, 3 * H :]
+        steps = zip(dh, da_all, da_ifg, da_o, dc_per_dh, forget, padding(valid, S))
+        for dh_t, da, da_ifg_t, da_o_t, dc_per_dh_t, f, pad in reversed(list(steps)):
             dh_t += dh_next
-            np.multiply(dh_t, k_ct, out=dc_h)
+            np.multiply(dh_t, dc_per_dh_t, out=dc_h)
             dc += dc_h
-            da_o *= dh_t
-            da_ifg *= dc  # da_i, da_f, da_g
+            da_o_t *= dh_t
+            da_ifg_t *= dc  # da_i, da_f, da_g
             recur_t(da, out=dh_next)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
             dc *= f
-        dw_ih, dw_hh, db = sum_outer(k, x, cache.hs[:-1], bias=True)  # both biases just add to a
-        return k, (dh_next, dc), [dw_ih, dw_hh, db, db.copy()]
+        dw_ih, dw_hh, db = sum_outer(da_all, x, cache.hs[:-1], bias=True)  # both biases just add to a
+        return da_all, (dh_next, dc), [dw_ih, dw_hh, db, db.copy()]

@@ -1,5 +1,12 @@
 """The vanilla (Elman) RNN over a whole sequence: forward, and BPTT by hand.
 
+The same equations as tinyrnn/bptt/reference.py's rnn_forward and rnn_backward (read
+those first: one equation per line), rearranged for speed: states are columns, h (H, B);
+W_ih x_t + b of all steps is one projection before the loop (the two biases summed);
+act'(a_t) is computed for all steps before the loop and made da_t in place; padding
+(m_t = 0) zeroes act' there, and dh passes through a padded step by a copy; the weight
+gradients are summed after the loop, one matmul per chunk of steps (fused_kernel.sum_outer).
+
 Forward, one step:   h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  act = tanh or relu
 Backward, one step:  da_t = (dh_t + W_hh^T da_{t+1}) * act'(a_t)
                      with act' from the output: tanh' = 1 - h_t^2, relu' = [h_t > 0]
@@ -44,13 +51,13 @@ class RNNKernel(Kernel):
     def backward(self, cache, dh, dstate, valid, x):
         S, _, B = dh.shape
         h = cache.hs[1:]
-        da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t), then da_t
+        da = 1 - h * h if self.nonlinearity == "tanh" else (h > 0).astype(h.dtype)  # act'(a_t); da_t after the loop
         if valid is not None:  # padding: no gradient to a, dh passes through unchanged
             da *= valid[:, None, :]
         dh_next, recur_t = np.array(dstate[0]), step_matmul(self.w_hh, B)[1]
         for dh_t, da_t, pad in reversed(list(zip(dh, da, padding(valid, S)))):
             dh_t += dh_next
-            da_t *= dh_t
+            da_t *= dh_t  # act'(a_t) becomes da_t = dh_t * act'(a_t)
             recur_t(da_t, out=dh_next)  # W_hh^T da
             if pad is not None:
                 np.copyto(dh_next, dh_t, where=pad)
