@@ -29,7 +29,6 @@ from saved outputs (sigmoid' = s(1 - s), tanh' = 1 - y^2):
   reset_after=False, with rh = r * h_{t-1}:
     drh  = W_hn^T da_n                 da_r = drh * h_{t-1} * r(1 - r)
     dh_{t-1} = dh * z + drh * r + W_hr^T da_r + W_hz^T da_z
-
 """
 
 from __future__ import annotations
