@@ -19,7 +19,8 @@ the state (h_t = h_{t-1}), outputs zero and gives no gradient to the weights. Wi
 lengths=None every m_t is 1 and each equation is the textbook one.
 
 Every forward takes x (T, B, I), the start state(s) (B, H), the weights and lengths;
-it returns out (T, B, H), the final state(s) (B, H) and a cache. Every backward takes
+it returns out (T, B, H), the final state(s) (B, H) and a cache. Steps run t = 0..T-1;
+the states are dicts with h[-1] = h0, so that h[t - 1] reads as in the equations. Every backward takes
 the cache, dout = dL/dout (T, B, H) and dL/d(final states), and returns a dict of
 gradients: "x", "h0" (and "c0"), "weight_ih", "weight_hh", "bias_ih", "bias_hh".
 A reverse direction is the same cell run on each sequence read backwards: flip().
@@ -29,20 +30,22 @@ from __future__ import annotations
 
 import numpy as np
 
+Array = np.ndarray
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
+
+def sigmoid(a: Array) -> Array:
     """s(a) = 1 / (1 + exp(-a)), as 0.5 tanh(a / 2) + 0.5 (never overflows)."""
     return 0.5 * np.tanh(0.5 * a) + 0.5
 
 
-def step_mask(lengths: np.ndarray | None, T: int, B: int) -> np.ndarray:
+def step_mask(lengths: Array | None, T: int, B: int) -> Array:
     """m (T, B, 1): m[t, b] = 1.0 if t < lengths[b] else 0.0 (all ones for lengths=None)."""
     if lengths is None:
         return np.ones((T, B, 1))
     return (np.arange(T)[:, None] < np.asarray(lengths)[None, :]).astype(np.float64)[:, :, None]
 
 
-def flip(a: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+def flip(a: Array, lengths: Array | None = None) -> Array:
     """a (T, B, ...) with each sequence's valid steps in reverse order, padding left in place.
     A reverse direction: out = flip(forward(flip(x))); its gradients flip the same way."""
     T, B = a.shape[:2]
@@ -51,7 +54,7 @@ def flip(a: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
     return a[np.where(t < lengths, lengths - 1 - t, t), np.arange(B)]
 
 
-def _zero_grads(x, W_ih, W_hh) -> dict[str, np.ndarray]:
+def _zero_grads(x: Array, W_ih: Array, W_hh: Array) -> dict[str, Array]:
     """Gradients of x and the weights, zero, to be filled or summed over time."""
     zeros = {"x": np.zeros_like(x), "weight_ih": np.zeros_like(W_ih), "weight_hh": np.zeros_like(W_hh)}
     return zeros | {"bias_ih": np.zeros(W_ih.shape[0]), "bias_hh": np.zeros(W_hh.shape[0])}
@@ -60,7 +63,16 @@ def _zero_grads(x, W_ih, W_hh) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- RNN
 
 
-def rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, lengths=None, nonlinearity="tanh"):
+def rnn_forward(
+    x: Array,
+    h0: Array,
+    W_ih: Array,
+    W_hh: Array,
+    b_ih: Array,
+    b_hh: Array,
+    lengths: Array | None = None,
+    nonlinearity: str = "tanh",
+) -> tuple[Array, Array, dict]:
     """Elman RNN, h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu.
     Returns out (T, B, H), h_n (B, H), cache."""
     T, B, _ = x.shape
@@ -73,12 +85,12 @@ def rnn_forward(x, h0, W_ih, W_hh, b_ih, b_hh, lengths=None, nonlinearity="tanh"
     return out, h[T - 1], dict(x=x, h=h, hbar=hbar, m=m, W_ih=W_ih, W_hh=W_hh, nonlinearity=nonlinearity)
 
 
-def rnn_backward(cache, dout, dh_n):
+def rnn_backward(cache: dict, dout: Array, dh_n: Array) -> dict[str, Array]:
     """BPTT for rnn_forward: dout (T, B, H), dh_n (B, H) -> dict of gradients."""
     x, h, hbar, m, W_ih, W_hh = (cache[k] for k in ("x", "h", "hbar", "m", "W_ih", "W_hh"))
     grads, dh_next = _zero_grads(x, W_ih, W_hh), dh_n
     for t in reversed(range(len(x))):
-        dh = dh_next + m[t] * dout[t]  # dL/dh_t = dL/dh_t from step t+1 + m_t dL/dout_t
+        dh = dh_next + m[t] * dout[t]  # dh_t = (gradient from step t+1) + m_t dout_t
         dact = 1 - hbar[t] ** 2 if cache["nonlinearity"] == "tanh" else (hbar[t] > 0) * 1.0  # act'(a_t)
         da = m[t] * dh * dact  # da_t = m_t dh_t * act'(a_t)
         grads["weight_ih"] += da.T @ x[t]  # dW_ih += da_t x_t^T
@@ -94,7 +106,9 @@ def rnn_backward(cache, dout, dh_n):
 # ------------------------------------------------------------- GRU, torch's formulation
 
 
-def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, lengths=None):
+def gru_forward(
+    x: Array, h0: Array, W_ih: Array, W_hh: Array, b_ih: Array, b_hh: Array, lengths: Array | None = None
+) -> tuple[Array, Array, dict]:
     """GRU as torch computes it (the reset gate applied after the recurrent matmul).
     Returns out (T, B, H), h_n (B, H), cache."""
     T, B, _ = x.shape
@@ -112,13 +126,13 @@ def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, lengths=None):
     return out, h[T - 1], dict(x=x, h=h, m=m, keep=keep, W_ih=W_ih, W_hh=W_hh)
 
 
-def gru_backward(cache, dout, dh_n):
+def gru_backward(cache: dict, dout: Array, dh_n: Array) -> dict[str, Array]:
     """BPTT for gru_forward: dout (T, B, H), dh_n (B, H) -> dict of gradients."""
     x, h, m, keep, W_ih, W_hh = (cache[k] for k in ("x", "h", "m", "keep", "W_ih", "W_hh"))
     grads, dh_next = _zero_grads(x, W_ih, W_hh), dh_n
     for t in reversed(range(len(x))):
         r, z, n, gh_n = keep[t]
-        dh = dh_next + m[t] * dout[t]  # dL/dh_t = dL/dh_t from step t+1 + m_t dL/dout_t
+        dh = dh_next + m[t] * dout[t]  # dh_t = (gradient from step t+1) + m_t dout_t
         dhbar = m[t] * dh  # dhbar_t = m_t dh_t
         da_n = dhbar * (1 - z) * (1 - n**2)  # da_n = dhbar_t * (1 - z_t) * (1 - n_t^2)
         da_z = dhbar * (h[t - 1] - n) * z * (1 - z)  # da_z = dhbar_t * (h_{t-1} - n_t) * z_t (1 - z_t)
@@ -138,7 +152,9 @@ def gru_backward(cache, dout, dh_n):
 # ------------------------------------------------------- GRU, Cho et al.'s formulation
 
 
-def gru_reset_before_forward(x, h0, W_ih, W_hh, b_ih, b_hh, lengths=None):
+def gru_reset_before_forward(
+    x: Array, h0: Array, W_ih: Array, W_hh: Array, b_ih: Array, b_hh: Array, lengths: Array | None = None
+) -> tuple[Array, Array, dict]:
     """GRU as Cho et al. (2014) and d2l write it (the reset gate applied before the
     recurrent matmul). Returns out (T, B, H), h_n (B, H), cache."""
     T, B, H = *x.shape[:2], h0.shape[1]
@@ -157,7 +173,7 @@ def gru_reset_before_forward(x, h0, W_ih, W_hh, b_ih, b_hh, lengths=None):
     return out, h[T - 1], dict(x=x, h=h, m=m, keep=keep, W_ih=W_ih, W_hh=W_hh)
 
 
-def gru_reset_before_backward(cache, dout, dh_n):
+def gru_reset_before_backward(cache: dict, dout: Array, dh_n: Array) -> dict[str, Array]:
     """BPTT for gru_reset_before_forward: dout (T, B, H), dh_n (B, H) -> dict of gradients."""
     x, h, m, keep, W_ih, W_hh = (cache[k] for k in ("x", "h", "m", "keep", "W_ih", "W_hh"))
     H = W_hh.shape[1]
@@ -165,7 +181,7 @@ def gru_reset_before_backward(cache, dout, dh_n):
     grads, dh_next = _zero_grads(x, W_ih, W_hh), dh_n
     for t in reversed(range(len(x))):
         r, z, n = keep[t]
-        dh = dh_next + m[t] * dout[t]  # dL/dh_t = dL/dh_t from step t+1 + m_t dL/dout_t
+        dh = dh_next + m[t] * dout[t]  # dh_t = (gradient from step t+1) + m_t dout_t
         dhbar = m[t] * dh  # dhbar_t = m_t dh_t
         da_n = dhbar * (1 - z) * (1 - n**2)  # da_n = dhbar_t * (1 - z_t) * (1 - n_t^2)
         da_z = dhbar * (h[t - 1] - n) * z * (1 - z)  # da_z = dhbar_t * (h_{t-1} - n_t) * z_t (1 - z_t)
@@ -187,7 +203,9 @@ def gru_reset_before_backward(cache, dout, dh_n):
 # ---------------------------------------------------------------------------- LSTM
 
 
-def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, lengths=None):
+def lstm_forward(
+    x: Array, h0: Array, c0: Array, W_ih: Array, W_hh: Array, b_ih: Array, b_hh: Array, lengths: Array | None = None
+) -> tuple[Array, Array, Array, dict]:
     """LSTM, gates in torch's order i, f, g, o. Returns out (T, B, H), h_n, c_n (B, H), cache."""
     T, B, _ = x.shape
     m, h, c, out, keep = step_mask(lengths, T, B), {-1: h0}, {-1: c0}, np.zeros((T, B, h0.shape[1])), {}
@@ -208,13 +226,13 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, lengths=None):
     return out, h[T - 1], c[T - 1], dict(x=x, h=h, c=c, m=m, keep=keep, W_ih=W_ih, W_hh=W_hh)
 
 
-def lstm_backward(cache, dout, dh_n, dc_n):
+def lstm_backward(cache: dict, dout: Array, dh_n: Array, dc_n: Array) -> dict[str, Array]:
     """BPTT for lstm_forward: dout (T, B, H), dh_n and dc_n (B, H) -> dict of gradients."""
     x, h, c, m, keep, W_ih, W_hh = (cache[k] for k in ("x", "h", "c", "m", "keep", "W_ih", "W_hh"))
     grads, dh_next, dc_next = _zero_grads(x, W_ih, W_hh), dh_n, dc_n
     for t in reversed(range(len(x))):
         i, f, g, o, tanh_c = keep[t]
-        dh = dh_next + m[t] * dout[t]  # dL/dh_t = dL/dh_t from step t+1 + m_t dL/dout_t
+        dh = dh_next + m[t] * dout[t]  # dh_t = (gradient from step t+1) + m_t dout_t
         dhbar = m[t] * dh  # dhbar_t = m_t dh_t
         dcbar = m[t] * dc_next + dhbar * o * (1 - tanh_c**2)  # dcbar_t = m_t dc_t + dhbar_t o_t (1 - tanh(cbar_t)^2)
         da_i = dcbar * g * i * (1 - i)  # da_i = dcbar_t * g_t * i_t (1 - i_t)
