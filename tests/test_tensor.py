@@ -422,7 +422,7 @@ def _sum_diff_prod(a: tr.Tensor, b: tr.Tensor, calls: list) -> list:
         g_sum, g_diff, g_prod = grads
         return g_sum + g_diff + g_prod * b.data, g_sum - g_diff + g_prod * a.data
 
-    return make_many([a.data + b.data, a.data - b.data, a.data * b.data], (a, b), vjp)
+    return make_many([a.data + b.data, a.data - b.data, a.data * b.data], (a, b), vjp, "three")
 
 
 def test_make_many_with_only_some_outputs_used() -> None:
