@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
-from strategies import Case, arrays, broadcastable_shapes, floats, seeds, upstream
 from test_ops import FD_ATOL, FD_RTOL, GRAD_ROWS, TORCH_TOL, backward, run_ours
 
 import tinyrnn as tr
 from tinyrnn import ops
 from tinyrnn.nn.layers import linear
 from tinyrnn.tensor import make, make_many
+from tinyrnn.testing.strategies import Case, arrays, broadcastable_shapes, floats, seeds, upstream
 
 pytestmark = pytest.mark.filterwarnings("error")
 grad_by_name = pytest.mark.parametrize("row", GRAD_ROWS, ids=lambda row: row.name)
