@@ -104,22 +104,3 @@ def assert_same_results(ours: dict, ref: dict) -> None:
     assert sorted(ours) == sorted(ref)
     for key in ref:
         assert_close(ours[key], ref[key], key)
-
-
-def gradcheck_module(module, run, *inputs, atol: float = 1e-8, rtol: float = 1e-6) -> None:
-    """tr.gradcheck of run(module, *inputs) -> Tensor over the inputs and every parameter.
-
-    Central differences with eps=1e-6 in float64 are accurate to ~1e-10 here, so
-    atol 1e-8 / rtol 1e-6 still catch any wrong term of a VJP."""
-    named = module.named_parameters()
-
-    def fn(*tensors):
-        for (name, _), t in zip(named, tensors[len(inputs) :]):
-            setattr(module, name, t)
-        return run(module, *tensors[: len(inputs)])
-
-    try:
-        tr.gradcheck(fn, *inputs, *[p for _, p in named], atol=atol, rtol=rtol)
-    finally:
-        for name, p in named:
-            setattr(module, name, p)
