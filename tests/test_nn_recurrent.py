@@ -14,11 +14,10 @@ from test_nn_support import (
     loss_weights,
     run_ours,
     run_torch,
-    torch_twin,
 )
 
 import tinyrnn as tr
-from tinyrnn.testing import CheckError, check_module
+from tinyrnn.testing import CheckError, check_module, torch_twin
 
 KINDS = {
     "rnn_tanh": lambda *a, **k: tr.nn.RNN(*a, nonlinearity="tanh", **k),

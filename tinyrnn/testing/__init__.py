@@ -11,7 +11,8 @@ a torch reference).
   refused for non-analytic functions;
 - check_module: a Module's backward over its inputs and every parameter;
 - check_bptt: a hand-written forward/backward over a sequence against autograd through a
-  cell, naming the first wrong gradient and time step.
+  cell, naming the first wrong gradient and time step;
+- torch_twin: the torch layer equal to a tinyrnn RNN/GRU/LSTM (needs torch).
 
 Every check raises CheckError (an AssertionError: inside a hypothesis test, a failure
 shrinks to a small example) naming the input, the index, both values and the tolerance.
@@ -21,6 +22,7 @@ from tinyrnn.testing import strategies
 from tinyrnn.testing.bptt import check_bptt
 from tinyrnn.testing.checks import CheckError, check_module, check_op, fd_step
 from tinyrnn.testing.complex_step import NON_ANALYTIC, ComplexStepError, check_complex_step
+from tinyrnn.testing.torch_ref import torch_twin
 
 __all__ = [
     "NON_ANALYTIC",
@@ -32,4 +34,5 @@ __all__ = [
     "check_op",
     "fd_step",
     "strategies",
+    "torch_twin",
 ]

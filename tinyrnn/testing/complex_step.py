@@ -56,6 +56,7 @@ def graph_ops(out: Tensor) -> set[str]:
 def check_complex_step(
     fn: Callable,
     *inputs,
+    module=None,
     h: float = 1e-20,
     rtol: float = COMPLEX_STEP_RTOL,
     atol: float = 1e-15,
@@ -63,14 +64,19 @@ def check_complex_step(
     seed: int = 0,
 ) -> float:
     """Check backward() of fn(*Tensors) -> Tensor(s) against complex-step derivatives on every
-    entry of every input (float64 arrays). Returns the largest relative difference found
+    entry of every input (float64 arrays); with module=, fn is called as fn(module, *Tensors)
+    and every parameter is checked too. Returns the largest relative difference found
     (|autograd - complex step| / |complex step|, over entries with a nonzero derivative).
 
     Refuses (ComplexStepError, with the reason) when the graph of fn contains a non-analytic
     op; raises CheckError naming the input, the index, both values and the tolerance."""
     arrays = as_float64(inputs, False, "check_complex_step")
+    named = [] if module is None else module.named_parameters()
+    run = fn if module is None else (lambda *xs: fn(module, *xs))
     leaves = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    outs = outputs(fn(*leaves))
+    if module is not None:
+        module.zero_grad()
+    outs = outputs(run(*leaves))
     refused = {**NON_ANALYTIC, **{name.lower(): "named non-analytic by the caller" for name in non_analytic}}
     found = sorted(graph_ops(weighted_loss(outs, [np.ones(y.shape) for y in outs])) & set(refused))
     if found:
@@ -81,17 +87,34 @@ def check_complex_step(
         )
     weights = loss_weights(outs, seed)
     weighted_loss(outs, weights).backward()
+    analytic = [leaf.grad for leaf in leaves] + [p.grad for _, p in named]
+    labels = [f"input {i}" for i in range(len(arrays))] + [f"parameter {name}" for name, _ in named]
     worst = 0.0
-    for i, (a, leaf) in enumerate(zip(arrays, leaves)):
-        derivative = np.zeros(a.shape)
-        for j in np.ndindex(a.shape):
-            xs = [x.astype(np.complex128) for x in arrays]
-            xs[i][j] += 1j * h
-            with no_grad():
-                derivative[j] = weighted_loss(outputs(fn(*[Tensor(x) for x in xs])), weights).data.imag / h
-        grad = np.zeros(a.shape) if leaf.grad is None else leaf.grad
-        compare("check_complex_step", f"input {i}", grad, derivative, rtol, atol, ("autograd", "complex step"))
+    for k, (label, grad) in enumerate(zip(labels, analytic)):
+        base = arrays[k] if k < len(arrays) else named[k - len(arrays)][1].data
+        derivative = np.zeros(base.shape)
+        for j in np.ndindex(base.shape):
+            shifted = base.astype(np.complex128)
+            shifted[j] += 1j * h
+            derivative[j] = _imag_loss(run, arrays, named, k, shifted, weights) / h
+        grad = np.zeros(base.shape) if grad is None else grad
+        compare("check_complex_step", label, grad, derivative, rtol, atol, ("autograd", "complex step"))
         nonzero = derivative != 0
         if nonzero.any():
             worst = max(worst, float(np.max(np.abs(grad - derivative)[nonzero] / np.abs(derivative[nonzero]))))
     return worst
+
+
+def _imag_loss(run, arrays, named, k, shifted, weights) -> float:
+    """Im of the weighted loss with slot k (an input, then the parameters) replaced by `shifted`."""
+    xs = [shifted if i == k else a for i, a in enumerate(arrays)]
+    p = named[k - len(arrays)][1] if k >= len(arrays) else None
+    original = None if p is None else p.data
+    try:
+        if p is not None:
+            p.data = shifted
+        with no_grad():
+            return float(weighted_loss(outputs(run(*[Tensor(x) for x in xs])), weights).data.imag)
+    finally:
+        if p is not None:
+            p.data = original
