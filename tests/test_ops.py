@@ -284,8 +284,17 @@ def as_list(out) -> list:
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def run_ours(row: Row, case: Case) -> list:
-    return as_list(row.ours(*[tr.Tensor(a.copy()) for a in case.arrays], **case.params))
+def run_ours(row: Row, case: Case, requires_grad: bool = False) -> tuple[list, list]:
+    leaves = [tr.Tensor(a.copy(), requires_grad=requires_grad) for a in case.arrays]
+    return leaves, as_list(row.ours(*leaves, **case.params))
+
+
+def backward(outs: list, grads: list) -> None:
+    """One backward() through all outputs: of sum_i sum(g_i * y_i) when there are several."""
+    if len(outs) == 1:
+        outs[0].backward(grads[0])
+    else:
+        sum((y * g).sum() for y, g in zip(outs, grads)).backward()
 
 
 def op_of(row: Row, case: Case):
@@ -301,7 +310,7 @@ def op_of(row: Row, case: Case):
 def test_forward_matches_numpy(row: Row, data) -> None:
     case = data.draw(row.cases)
     if not row.differentiable:  # no input to differentiate: the forward alone
-        np.testing.assert_allclose(run_ours(row, case)[0].data, row.numpy(**case.params), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(run_ours(row, case)[1][0].data, row.numpy(**case.params), rtol=1e-12, atol=1e-12)
         return
     check_op(op_of(row, case), *case.arrays, reference=lambda *xs: row.numpy(*xs, **case.params), gradients=False)
 
@@ -319,7 +328,7 @@ def test_matches_torch(row: Row, data, seed: int) -> None:
     case = data.draw(row.cases)
     if not row.differentiable:
         ref = row.torch(**case.params).numpy()
-        np.testing.assert_allclose(run_ours(row, case)[0].data, ref, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(run_ours(row, case)[1][0].data, ref, rtol=1e-10, atol=1e-10)
         return
     torch_fn = lambda *xs: row.torch(*xs, **case.params)
     check_op(op_of(row, case), *case.arrays, torch_fn=torch_fn, gradients=False, seed=seed)
@@ -353,7 +362,7 @@ def test_table_calls_every_public_op(data) -> None:
     sys.setprofile(profile)
     try:
         for row, case in zip(ROWS, cases):
-            row.ours(*[tr.Tensor(a) for a in case.arrays], **case.params)
+            run_ours(row, case)
     finally:
         sys.setprofile(None)
     assert {"add", "matmul", "getitem", "cross_entropy", "dropout"} <= set(wanted)  # the finder finds

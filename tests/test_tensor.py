@@ -16,12 +16,13 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
-from test_ops import FD_ATOL, FD_RTOL, GRAD_ROWS, TORCH_TOL, backward, run_ours
+from test_ops import GRAD_ROWS, backward, run_ours
 
 import tinyrnn as tr
 from tinyrnn import ops
 from tinyrnn.nn.layers import linear
 from tinyrnn.tensor import make, make_many
+from tinyrnn.testing.checks import FD_ATOL, FD_RTOL, TORCH_TOL
 from tinyrnn.testing.strategies import Case, arrays, broadcastable_shapes, floats, seeds, upstream
 
 pytestmark = pytest.mark.filterwarnings("error")
