@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from strategies import upstream
-from test_ops import TORCH_TOL
 
 import tinyrnn as tr
 from tinyrnn import functional as F
+from tinyrnn.testing.checks import TORCH_TOL
+from tinyrnn.testing.strategies import upstream
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from strategies import arrays, floats, shapes
 
 import tinyrnn as tr
 from tinyrnn.tensor import make
+from tinyrnn.testing.strategies import arrays, floats, shapes
 
 pytestmark = pytest.mark.filterwarnings("error")
 RNG = np.random.default_rng(0)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_nn_support import assert_close, assert_same_results, loss_weights, run_ours, run_torch, torch_twin
+from test_nn_support import assert_close, assert_same_results, loss_weights, run_ours, run_torch
 
 import tinyrnn as tr
+from tinyrnn.testing import torch_twin
 
 LAYERS = {"rnn": tr.nn.RNN, "gru": tr.nn.GRU, "lstm": tr.nn.LSTM}
 LENGTHS = np.array([5, 2, 1, 4])  # unsorted, with the full length, a length-1 sequence and padding

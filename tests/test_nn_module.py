@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_nn_support import assert_close, torch_twin
+from test_nn_support import assert_close
 
 import tinyrnn as tr
+from tinyrnn.testing import torch_twin
 
 
 class Tagger(tr.nn.Module):

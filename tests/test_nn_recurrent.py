@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 from test_nn_support import (
     assert_close,
     assert_same_results,
-    gradcheck_module,
     loss_weights,
     run_ours,
     run_torch,
-    torch_twin,
 )
 
 import tinyrnn as tr
+from tinyrnn.testing import CheckError, check_module, torch_twin
 
 KINDS = {
     "rnn_tanh": lambda *a, **k: tr.nn.RNN(*a, nonlinearity="tanh", **k),
@@ -129,7 +128,7 @@ def test_layer_gradcheck(fused, make):
     h0 = [tr.Tensor(rng.standard_normal((module.num_layers * D, 2, module.hidden_size)))]
     if isinstance(module, tr.nn.LSTM):
         h0.append(tr.Tensor(rng.standard_normal(h0[0].shape)))
-    gradcheck_module(module, run_layer, x, *h0)
+    check_module(module, run_layer, x, *h0, atol=1e-8, rtol=1e-6)
 
 
 def test_gradcheck_catches_a_wrong_layer():
@@ -142,8 +141,8 @@ def test_gradcheck_catches_a_wrong_layer():
         out, (h, c) = module(x)
         return tr.cat([out.reshape(-1), (c * 0 + c.detach()).reshape(-1)])  # c_n cut from the graph
 
-    with pytest.raises(tr.GradcheckError):
-        gradcheck_module(module, wrong, x)
+    with pytest.raises(CheckError, match=r"check_module: input 0, index \(0, 0, 0\): analytic .* vs numeric"):
+        check_module(module, wrong, x, atol=1e-8, rtol=1e-6)
 
 
 @PATHS

@@ -16,8 +16,6 @@ import tinyrnn as tr
 # a different order, which differs by ~1e-15 relative; 1e-8 still catches any wrong term.
 RTOL, ATOL = 1e-8, 1e-12
 
-TORCH_LAYERS = {"RNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}
-
 
 def as_numpy(a) -> np.ndarray:
     if isinstance(a, torch.Tensor):
@@ -29,23 +27,6 @@ def assert_close(ours, ref, what: str, rtol: float = RTOL, atol: float = ATOL) -
     ours, ref = as_numpy(ours), as_numpy(ref)
     assert ours.shape == ref.shape, f"{what}: shape {ours.shape} vs {ref.shape}"
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=atol, err_msg=what)
-
-
-def torch_twin(module) -> torch.nn.Module:
-    """The torch layer with our layer's configuration and weights (float64), loaded
-    through our state_dict, so its keys are tested too."""
-    kwargs = dict(
-        num_layers=module.num_layers,
-        bias=module.bias,
-        batch_first=module.batch_first,
-        dropout=module.dropout,
-        bidirectional=module.bidirectional,
-    )
-    if isinstance(module, tr.nn.RNN):
-        kwargs["nonlinearity"] = module.nonlinearity
-    twin = TORCH_LAYERS[type(module).__name__](module.input_size, module.hidden_size, **kwargs).double()
-    twin.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
-    return twin
 
 
 def loss_weights(rng: np.random.Generator, out_shape: tuple, state_shape: tuple, n_states: int) -> list[np.ndarray]:
@@ -104,22 +85,3 @@ def assert_same_results(ours: dict, ref: dict) -> None:
     assert sorted(ours) == sorted(ref)
     for key in ref:
         assert_close(ours[key], ref[key], key)
-
-
-def gradcheck_module(module, run, *inputs, atol: float = 1e-8, rtol: float = 1e-6) -> None:
-    """tr.gradcheck of run(module, *inputs) -> Tensor over the inputs and every parameter.
-
-    Central differences with eps=1e-6 in float64 are accurate to ~1e-10 here, so
-    atol 1e-8 / rtol 1e-6 still catch any wrong term of a VJP."""
-    named = module.named_parameters()
-
-    def fn(*tensors):
-        for (name, _), t in zip(named, tensors[len(inputs) :]):
-            setattr(module, name, t)
-        return run(module, *tensors[: len(inputs)])
-
-    try:
-        tr.gradcheck(fn, *inputs, *[p for _, p in named], atol=atol, rtol=rtol)
-    finally:
-        for name, p in named:
-            setattr(module, name, p)

@@ -29,46 +29,43 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import (
     DROPOUT_CASES,
-    Case,
-    away_from_zero,
-    axis_cases,
     bce_cases,
-    broadcastable_arrays,
-    cases,
     cross_entropy_cases,
-    floats,
     index_cases,
     join_cases,
     matmul_cases,
-    one_array,
     one_hot_cases,
-    positive,
     pow_cases,
-    reduction_cases,
     reshape_cases,
-    seeds,
     split_cases,
     transpose_cases,
-    upstream,
     where_cases,
 )
 
 import tinyrnn as tr
 from tinyrnn import functional as F
 from tinyrnn import ops
+from tinyrnn.testing import check_op
+from tinyrnn.testing.strategies import (
+    Case,
+    away_from_zero,
+    axis_cases,
+    broadcastable_arrays,
+    cases,
+    floats,
+    one_array,
+    positive,
+    reduction_cases,
+    seeds,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")  # an overflow or invalid value in any op fails the test
 
-# (a) Our kernels and the references compute the same formula in different
-# orders (stable vs naive softmax, pairwise vs sequential sums): a few ulps.
-FORWARD_TOL = 1e-12
-# (b) Central differences with eps = 1e-6 err by O(eps^2 * f''') ~ 1e-12 from
-# truncation plus O(1e-16 * |f| / eps) ~ 1e-10 * |f| from rounding, where
-# f = sum(g * y) is at most a few hundred here: 1e-6 relative and 1e-7
-# absolute leave a wide margin and still catch any wrong VJP term.
-FD_RTOL, FD_ATOL = 1e-6, 1e-7
-# (c) torch runs the same float64 formulas: only rounding differs.
-TORCH_TOL = 1e-10
+# The tolerances are tinyrnn.testing's, which every test below runs through (check_op):
+# (a) forward 1e-12: our kernels and the references compute the same formula in different
+# orders (stable vs naive softmax, pairwise vs sequential sums): a few ulps;
+# (b) central differences in float64, 1e-6 relative and 1e-7 absolute;
+# (c) torch 1e-10: the same float64 formulas, only rounding differs.
 
 
 @dataclass(frozen=True)
@@ -300,60 +297,41 @@ def backward(outs: list, grads: list) -> None:
         sum((y * g).sum() for y, g in zip(outs, grads)).backward()
 
 
-def assert_close(actual, expected, tol: float) -> None:
-    actual, expected = as_list(actual), as_list(expected)
-    assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
-        a = a.data if isinstance(a, tr.Tensor) else a
-        e = e.detach().numpy() if isinstance(e, torch.Tensor) else np.asarray(e)
-        assert a.shape == e.shape, f"shape {a.shape} != {e.shape}"
-        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)
+def op_of(row: Row, case: Case):
+    """The row's function of its differentiable inputs only, as check_op takes it."""
+    return lambda *xs: row.ours(*xs, **case.params)
 
 
-# ---- the three generated tests ------------------------------------------------------------
+# ---- the three generated tests, each through tinyrnn.testing.check_op -------------------------
 
 
 @by_name
 @given(data=st.data())
 def test_forward_matches_numpy(row: Row, data) -> None:
     case = data.draw(row.cases)
-    _, outs = run_ours(row, case)
-    assert_close(outs, row.numpy(*case.arrays, **case.params), FORWARD_TOL)
+    if not row.differentiable:  # no input to differentiate: the forward alone
+        np.testing.assert_allclose(run_ours(row, case)[1][0].data, row.numpy(**case.params), rtol=1e-12, atol=1e-12)
+        return
+    check_op(op_of(row, case), *case.arrays, reference=lambda *xs: row.numpy(*xs, **case.params), gradients=False)
 
 
 @grad_by_name
 @given(data=st.data(), seed=seeds())
 def test_backward_matches_finite_differences(row: Row, data, seed: int) -> None:
     case = data.draw(row.cases)
-    leaves, outs = run_ours(row, case, requires_grad=True)
-    grads = [upstream(y.shape, seed + i) for i, y in enumerate(outs)]
-    backward(outs, grads)
-
-    def weighted_sum(*xs):  # sum_i sum(g_i * y_i), in NumPy: the scalar whose gradient backward() computed
-        return tr.Tensor(
-            np.asarray(sum(np.sum(g * y.data) for y, g in zip(as_list(row.ours(*xs, **case.params)), grads)))
-        )
-
-    for leaf, numeric in zip(leaves, tr.numerical_grad(weighted_sum, *case.arrays)):
-        assert leaf.grad.shape == leaf.shape
-        np.testing.assert_allclose(leaf.grad, numeric, rtol=FD_RTOL, atol=FD_ATOL)
+    check_op(op_of(row, case), *case.arrays, seed=seed)
 
 
 @by_name
 @given(data=st.data(), seed=seeds())
 def test_matches_torch(row: Row, data, seed: int) -> None:
     case = data.draw(row.cases)
-    leaves, outs = run_ours(row, case, requires_grad=row.differentiable)
-    t_leaves = [torch.tensor(a, requires_grad=row.differentiable) for a in case.arrays]
-    t_outs = as_list(row.torch(*t_leaves, **case.params))
-    assert_close(outs, t_outs, TORCH_TOL)
     if not row.differentiable:
+        ref = row.torch(**case.params).numpy()
+        np.testing.assert_allclose(run_ours(row, case)[1][0].data, ref, rtol=1e-10, atol=1e-10)
         return
-    grads = [upstream(y.shape, seed + i) for i, y in enumerate(outs)]
-    backward(outs, grads)
-    t_grads = torch.autograd.grad(t_outs, t_leaves, [torch.from_numpy(g) for g in grads], allow_unused=True)
-    for leaf, t_grad in zip(leaves, t_grads):
-        assert_close(leaf.grad, np.zeros(leaf.shape) if t_grad is None else t_grad, TORCH_TOL)
+    torch_fn = lambda *xs: row.torch(*xs, **case.params)
+    check_op(op_of(row, case), *case.arrays, torch_fn=torch_fn, gradients=False, seed=seed)
 
 
 # ---- the table covers every public op ---------------------------------------------------

@@ -16,13 +16,14 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
-from strategies import Case, arrays, broadcastable_shapes, floats, seeds, upstream
-from test_ops import FD_ATOL, FD_RTOL, GRAD_ROWS, TORCH_TOL, backward, run_ours
+from test_ops import GRAD_ROWS, backward, run_ours
 
 import tinyrnn as tr
 from tinyrnn import ops
 from tinyrnn.nn.layers import linear
 from tinyrnn.tensor import make, make_many
+from tinyrnn.testing.checks import FD_ATOL, FD_RTOL, TORCH_TOL
+from tinyrnn.testing.strategies import Case, arrays, broadcastable_shapes, floats, seeds, upstream
 
 pytestmark = pytest.mark.filterwarnings("error")
 grad_by_name = pytest.mark.parametrize("row", GRAD_ROWS, ids=lambda row: row.name)
@@ -422,7 +423,7 @@ def _sum_diff_prod(a: tr.Tensor, b: tr.Tensor, calls: list) -> list:
         g_sum, g_diff, g_prod = grads
         return g_sum + g_diff + g_prod * b.data, g_sum - g_diff + g_prod * a.data
 
-    return make_many([a.data + b.data, a.data - b.data, a.data * b.data], (a, b), vjp)
+    return make_many([a.data + b.data, a.data - b.data, a.data * b.data], (a, b), vjp, "three")
 
 
 def test_make_many_with_only_some_outputs_used() -> None:

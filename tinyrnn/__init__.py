@@ -1,6 +1,7 @@
 """tinyrnn: reverse-mode autodiff in pure NumPy, for learning backpropagation through time."""
 
 from tinyrnn import functional, nn, optim
+from tinyrnn.function import Function, FunctionCtx
 from tinyrnn.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinyrnn.io import CheckpointError, load, save
 from tinyrnn.ops import cat, exp, log, log_softmax, relu, sigmoid, softmax, softplus, split, stack, tanh, unbind, where
@@ -12,6 +13,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError",
+    "Function",
+    "FunctionCtx",
     "GradcheckError",
     "Tensor",
     "cat",

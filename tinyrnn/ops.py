@@ -119,6 +119,8 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "c":  # complex input (a complex-step check): the plain formula, which is analytic
+        return 1 / (1 + np.exp(-a))
     e = np.exp(-np.abs(a))  # exp of a non-positive number only: never overflows
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -270,14 +272,15 @@ def unbind(x: Tensor, axis: int = 0) -> list[Tensor]:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """e^x / sum e^x along `axis` (the max subtracted first, so no overflow):
-    dL/dx = y * (g - sum(g * y)), from the saved output."""
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
+    dL/dx = y * (g - sum(g * y)), from the saved output. (The max of the real parts, so that
+    complex input, for complex-step checks, gets the same shift: softmax is shift-invariant.)"""
+    e = np.exp(x.data - x.data.real.max(axis=axis, keepdims=True))
     y = e / e.sum(axis=axis, keepdims=True)
     return make(y, (x,), lambda g: (y * (g - (g * y).sum(axis=axis, keepdims=True)),))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - log sum e^x along `axis` (stable log-sum-exp): dL/dx = g - softmax(x) * sum(g)."""
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    shifted = x.data - x.data.real.max(axis=axis, keepdims=True)  # real parts, as softmax
     y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return make(y, (x,), lambda g: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),))

@@ -329,8 +329,8 @@ _REACHED = np.zeros(())  # the token a result of make_many sends its hub: "visit
 _REACHED.flags.writeable = False
 
 
-def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list]) -> list[Tensor]:
-    """Several results of one op (a fused RNN returns output, h_n, c_n).
+def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list], op: str) -> list[Tensor]:
+    """Several results of one op (a fused RNN returns output, h_n, c_n); `op` names it in to_dot.
 
     `vjp(grads)` gets one gradient per result (zeros for a result that got
     none) and returns one per parent. Each result's own VJP only files its
@@ -343,6 +343,7 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list]) -> list
         slots[:] = [None] * len(arrays)  # empty for the next backward() through this node
         return vjp(grads)
 
+    hub_vjp.op = op
     hub = make(np.zeros(()), parents, hub_vjp)
 
     def result(i):
@@ -350,6 +351,7 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list]) -> list
             slots[i] = g if slots[i] is None else slots[i] + g
             return (_REACHED,)
 
+        file_grad.op = f"{op}[{i}]"
         return make(arrays[i], (hub,), file_grad)
 
     return [result(i) for i in range(len(arrays))]

@@ -3,13 +3,17 @@
     print(tr.to_dot(loss))          # paste into https://dreampuf.github.io/GraphvizOnline
     dot -Tsvg graph.dot > graph.svg # or render it with Graphviz
 
-Each op result is an ellipse labelled with the op's name and shape; each leaf
-is a box labelled with its `name` (if set), else `param` (requires grad) or
-`input` (does not), and its shape. Arrows point the way data flows, from a
-parent to the op that used it: the reverse of the order backward() visits them.
+Each op result is an ellipse labelled with the op's name (`tanh`, `matmul`, a
+tr.Function's class name) and shape; each leaf is a box labelled with its
+`name` (if set), else its name in the modules passed as `modules=` (e.g.
+`weight_hh_l0`), else `param` (requires grad) or `input` (does not), and its
+shape. Arrows point the way data flows, from a parent to the op that used it:
+the reverse of the order backward() visits them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from tinyrnn.tensor import Tensor
 
@@ -17,27 +21,34 @@ from tinyrnn.tensor import Tensor
 def op_name(t: Tensor) -> str | None:
     """The name of the op that made `t`, read off its VJP; None for a leaf.
 
-    Every op in ops.py builds its VJP inside the op function, so the VJP's
-    __qualname__ starts with the op's name: 'tanh.<locals>.<lambda>' -> 'tanh'."""
+    Nothing is stored per node: every op in ops.py builds its VJP inside the op
+    function, so the VJP's __qualname__ starts with the op's name
+    ('tanh.<locals>.<lambda>' -> 'tanh'); a VJP built elsewhere (tr.Function,
+    the fused layers' make_many) carries the name as its `op` attribute."""
     if t._vjp is None:
         return None
-    return t._vjp.__qualname__.split(".<locals>")[0]
+    return getattr(t._vjp, "op", None) or t._vjp.__qualname__.split(".<locals>")[0]
 
 
-def _label(t: Tensor) -> str:
+def _label(t: Tensor, param_names: dict[int, str]) -> str:
     shape = str(tuple(t.shape))
     op = op_name(t)
     if op is not None:
         return f"{op}\\n{shape}"
-    name = (t.name or ("param" if t.requires_grad else "input")).replace('"', '\\"')
-    return f"{name}\\n{shape}"
+    name = t.name or param_names.get(id(t)) or ("param" if t.requires_grad else "input")
+    return f"{name}\\n{shape}".replace('"', '\\"')
 
 
-def to_dot(tensor: Tensor) -> str:
+def to_dot(tensor: Tensor, modules: Iterable | None = None) -> str:
     """Graphviz DOT text of every node `tensor` was computed from, `tensor` included.
 
-    A node used twice (x * x) has two arrows into the op. A tensor computed with
-    no input requiring gradients recorded no graph and is drawn as a single leaf."""
+    `modules`: a Module or a list of Modules whose parameters are labelled with their
+    names from named_parameters() (a tensor's own `name` comes first). A node used
+    twice (x * x) has two arrows into the op. A tensor computed with no input
+    requiring gradients recorded no graph and is drawn as a single leaf."""
+    param_names = {}
+    for module in [modules] if hasattr(modules, "named_parameters") else modules or []:
+        param_names.update((id(p), name) for name, p in module.named_parameters())
     ids: dict[int, str] = {}
     nodes, edges, stack = [], [], [tensor]
     while stack:
@@ -51,7 +62,7 @@ def to_dot(tensor: Tensor) -> str:
     for t in nodes:
         leaf = t._vjp is None
         style = ", shape=box, style=filled, fillcolor=" + ('"#ffe8b0"' if t.requires_grad else '"#e8e8e8"')
-        lines.append(f'  {ids[id(t)]} [label="{_label(t)}"{style if leaf else ""}];')
+        lines.append(f'  {ids[id(t)]} [label="{_label(t, param_names)}"{style if leaf else ""}];')
         edges.extend(f"  {ids[id(p)]} -> {ids[id(t)]};" for p in t._parents)
     lines += edges
     lines.append("}")

@@ -1,4 +1,5 @@
-"""Recurrent cells: one time step of a vanilla RNN, a GRU and an LSTM, written as their equations.
+"""Recurrent cells: one time step of a vanilla RNN, a GRU and an LSTM, written as their equations,
+and RecurrentCell, the public base class of every cell (subclass it to write your own).
 
 Parameters follow torch: weight_ih (G*H, I), weight_hh (G*H, H), bias_ih and bias_hh
 (G*H,), the G gates stacked in torch's order (GRU: r, z, n; LSTM: i, f, g, o).
@@ -72,7 +73,32 @@ def lstm_step(xi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | Non
     return h_new, c_new
 
 
-class _Cell(Module):
+class RecurrentCell(Module):
+    """One time step of a recurrent network: subclass it to write your own cell.
+
+    A subclass sets `input_size` and `hidden_size` and assigns its Parameters in
+    __init__ (a Module finds them by walking its attributes), lists its states in
+    `state_names` (("h",) by default; an LSTM-like cell ("h", "c")), each of shape
+    (B, hidden_size), and defines
+
+        forward(x, state) -> new state
+
+    with x (B, input_size); `state` and the result are the Tensor h for a cell with
+    one state, else the tuple of its states in `state_names` order. The first state
+    is the cell's output. Built from tinyrnn ops, the step is differentiated by
+    autograd, and tr.nn.Recurrent(MyCell, ...) runs it over whole sequences (stacked,
+    bidirectional, padded batches). RNNCell, GRUCell and LSTMCell are such cells.
+    """
+
+    state_names: tuple[str, ...] = ("h",)
+    input_size: int
+    hidden_size: int
+
+    def forward(self, x: Tensor, state):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x, state) -> new state")
+
+
+class _Cell(RecurrentCell):
     """Parameters and input checks shared by the three cells; `gates` = G."""
 
     gates = 1
@@ -142,6 +168,7 @@ class LSTMCell(_Cell):
     """An LSTM step (see lstm_step)."""
 
     gates = 4
+    state_names = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float64):
         super().__init__(input_size, hidden_size, bias, dtype)

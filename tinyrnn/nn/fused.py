@@ -141,7 +141,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
         return [g for t, g in zip((x, *states, *weights), named) if t is not None]
 
     finals = [np.ascontiguousarray(s.T) for s in state]
-    return make_many([np.ascontiguousarray(to_time(out)), *finals], tuple(parents), vjp)
+    return make_many([np.ascontiguousarray(to_time(out)), *finals], tuple(parents), vjp, name)
 
 
 def _check(name, gates, x, states, weights):

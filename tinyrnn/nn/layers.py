@@ -19,8 +19,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x, weight = tensor(x), tensor(weight)
     X = x.data.reshape(-1, x.shape[-1])
     Y = mm(X, weight.data.T)
-    if bias is not None:
-        Y += bias.data
+    if bias is not None:  # in place, unless only the bias is complex (a complex-step check): then a new array
+        Y = np.add(Y, bias.data, out=Y if Y.dtype == bias.dtype else None)
 
     def vjp(g):
         G = g.reshape(Y.shape)

@@ -11,14 +11,18 @@ Every (layer, direction) runs through one method, _run_direction: by default
 fast; with fused=False the cell equations of cells.py applied step by step, with
 autograd doing BPTT (the readable reference). checkpoint=k makes the fused path
 keep only every k-th state and recompute the rest in backward (less memory).
+
+Recurrent(MyCell, ...) runs any RecurrentCell with the same machinery, per op.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinyrnn import functional as F
-from tinyrnn.nn.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
+from tinyrnn.nn.cells import NONLINEARITIES, RecurrentCell, gru_step, lstm_step, rnn_step
 from tinyrnn.nn.fused import gru_sequence, lstm_sequence, rnn_sequence
 from tinyrnn.nn.layers import linear
 from tinyrnn.nn.module import Module, fan_in_bound, init_uniform
@@ -31,12 +35,14 @@ class _Recurrent(Module):
 
     A subclass sets `gates` (G) and `state_names`, and defines `_step(xi, state,
     w_hh, b_hh) -> new state`, where a state is a tuple: (h,) or, for LSTM, (h, c),
-    and `_fused(...)`, its whole-sequence kernel. fused=True (the default) runs each
-    layer and direction with that kernel, fused=False with the per-op cell loop;
-    checkpoint=k (fused only) keeps every k-th state and recomputes the rest in backward."""
+    and may define `_fused(...)`, its whole-sequence kernel. fused=True (the default)
+    runs each layer and direction with that kernel when there is one, fused=False
+    (or no kernel) with the per-op cell loop; checkpoint=k (fused only) keeps every
+    k-th state and recomputes the rest in backward."""
 
     gates = 1
     state_names = ("h0",)
+    _fused = None  # (x, state, weights, lengths, reverse) -> (out, *final states), or None: per-op only
 
     def __init__(
         self,
@@ -52,16 +58,10 @@ class _Recurrent(Module):
         checkpoint: int | None = None,
     ):
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self._configure(input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, dtype)
         if checkpoint is not None and not fused:
             raise ValueError(f"{name}: checkpoint={checkpoint} needs fused=True (the per-op path keeps every step)")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
-        self.dtype = np.dtype(dtype)
-        self.fused, self.checkpoint = fused, checkpoint
+        self.bias, self.fused, self.checkpoint = bias, fused, checkpoint
         G, H, bound = self.gates, hidden_size, fan_in_bound(hidden_size)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else H * self.num_directions
@@ -71,6 +71,17 @@ class _Recurrent(Module):
                 if bias:
                     setattr(self, f"bias_ih{suffix}", init_uniform((G * H,), bound, dtype))
                     setattr(self, f"bias_hh{suffix}", init_uniform((G * H,), bound, dtype))
+
+    def _configure(self, input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, dtype) -> None:
+        """Check and store the options every recurrent layer has."""
+        name = type(self).__name__
+        if input_size < 1 or hidden_size < 1 or num_layers < 1:
+            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.batch_first, self.dropout, self.bidirectional = batch_first, dropout, bidirectional
+        self.dtype = np.dtype(dtype)
 
     @property
     def num_directions(self) -> int:
@@ -89,17 +100,15 @@ class _Recurrent(Module):
 
         With `lengths`, steps t >= lengths[b] of sequence b keep its state and output zeros,
         so the reverse direction starts at each sequence's own last step."""
-        if self.fused:
+        if self.fused and self._fused is not None:
             out, *final = self._fused(x, state, self._weights(layer, reverse), lengths, reverse)
             return out, tuple(final)
-        w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
-        T, B, _ = x.shape
-        xi = linear(x.reshape(T * B, -1), w_ih, b_ih).reshape(T, B, -1)  # x W_ih^T + b_ih, all steps at once
-        xs = unbind(xi)
+        xs, step = self._steps(layer, reverse, x)
+        T = x.shape[0]
         all_valid = T if lengths is None else lengths.min()  # steps t < all_valid need no mask
         outputs = [None] * T
         for t in reversed(range(T)) if reverse else range(T):
-            new = self._step(xs[t], state, w_hh, b_hh)
+            new = step(xs[t], state)
             if t < all_valid:
                 state, outputs[t] = new, new[0]
             else:
@@ -107,6 +116,15 @@ class _Recurrent(Module):
                 state = tuple(where(valid, n, s) for n, s in zip(new, state))
                 outputs[t] = where(valid, new[0], 0.0)
         return stack(outputs), state
+
+    def _steps(self, layer: int, reverse: bool, x: Tensor) -> tuple[list[Tensor], Callable]:
+        """The per-op path of one layer and direction: the T inputs of its steps and
+        step(input_t, state tuple) -> new state tuple. Here the input's share of every
+        gate, x W_ih^T + b_ih, is computed for all steps at once, then one _step per step."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
+        T, B, _ = x.shape
+        xi = linear(x.reshape(T * B, -1), w_ih, b_ih).reshape(T, B, -1)
+        return unbind(xi), lambda xi_t, state: self._step(xi_t, state, w_hh, b_hh)
 
     def _forward(self, x, state0, lengths):
         """The shared forward: returns (output, tuple of final states each (L*D, B, H))."""
@@ -174,11 +192,19 @@ class _Recurrent(Module):
             raise ValueError(f"{name}: lengths must lie in [1, T] = [1, {T}], got {lengths.min()}..{lengths.max()}")
         return lengths
 
-    def forward(self, x, h0=None, lengths=None) -> tuple[Tensor, Tensor]:
+    def forward(self, x, h0=None, lengths=None):
         """x (T, B, I) [batch_first: (B, T, I)], h0 (L*D, B, H) or None (zeros),
-        lengths (B,) ints or None -> (output (T, B, D*H) [batch_first: (B, T, D*H)], h_n (L*D, B, H))."""
-        output, (h_n,) = self._forward(x, None if h0 is None else (h0,), lengths)
-        return output, h_n
+        lengths (B,) ints or None -> (output (T, B, D*H) [batch_first: (B, T, D*H)], h_n (L*D, B, H)).
+
+        A layer with several states (LSTM: h and c) takes h0 as a tuple (h0, c0) and returns
+        (output, (h_n, c_n)), each state (L*D, B, H)."""
+        if len(self.state_names) == 1:
+            output, (h_n,) = self._forward(x, None if h0 is None else (h0,), lengths)
+            return output, h_n
+        if h0 is not None and (not isinstance(h0, (tuple, list)) or len(h0) != len(self.state_names)):
+            names = ", ".join(self.state_names)
+            raise TypeError(f"{type(self).__name__}: h0 must be a tuple ({names}) or None, got {type(h0).__name__}")
+        return self._forward(x, h0, lengths)
 
 
 def _stack_layers(states: list[Tensor]) -> Tensor:
@@ -262,10 +288,67 @@ class LSTM(_Recurrent):
     def _fused(self, x, state, weights, lengths, reverse):
         return lstm_sequence(x, *state, *weights, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
 
-    def forward(self, x, h0=None, lengths=None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """x (T, B, I) [batch_first: (B, T, I)], h0 a tuple (h0, c0) of (L*D, B, H) or None,
-        lengths (B,) ints or None -> (output (T, B, D*H), (h_n, c_n) each (L*D, B, H))."""
-        if h0 is not None and (not isinstance(h0, (tuple, list)) or len(h0) != 2):
-            raise TypeError(f"LSTM: h0 must be a tuple (h0, c0) or None, got {type(h0).__name__}")
-        output, (h_n, c_n) = self._forward(x, h0, lengths)
-        return output, (h_n, c_n)
+
+class Recurrent(_Recurrent):
+    """Any RecurrentCell over whole sequences, with the machinery of RNN, GRU and LSTM.
+
+        layer = tr.nn.Recurrent(MyCell, input_size, hidden_size, num_layers=2, bidirectional=True)
+        output, h_n = layer(x, h0=None, lengths=None)
+
+    `cell` is called as cell(input_size, hidden_size) once per layer and direction (a
+    RecurrentCell subclass, or a function such as functools.partial(MyCell, dtype=np.float32));
+    layer l > 0 gets the D*H outputs of the layer below. Stacking, bidirectional, lengths=
+    (padded batches), batch_first, h0, dropout between layers and the shapes are those of
+    tr.nn.RNN; a cell with several states (("h", "c")) takes and returns them as a tuple,
+    like tr.nn.LSTM. Each step runs the cell's forward (per op, autograd does BPTT).
+
+    Parameters are named after the cell's, with torch's suffixes: a cell's `weight_hh` is
+    `weight_hh_l0`, `weight_hh_l0_reverse`, `weight_hh_l1`, ...; so Recurrent(tr.nn.LSTMCell,
+    ...) has exactly the state_dict of tr.nn.LSTM (and torch.nn.LSTM). A sub-module's
+    parameters keep their dots: `gate.weight_l0`.
+    """
+
+    def __init__(
+        self,
+        cell: Callable[[int, int], RecurrentCell],
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+    ):
+        cells = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
+            cells += [
+                _check_cell(cell(layer_input, hidden_size), layer_input, hidden_size) for _ in "fr"[: 1 + bidirectional]
+            ]
+        dtypes = {p.dtype for c in cells for p in c.parameters()} or {np.dtype(np.float64)}
+        if len(dtypes) > 1:
+            raise TypeError(f"Recurrent: the cells' parameters must share one dtype, got {sorted(map(str, dtypes))}")
+        self._configure(input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, dtypes.pop())
+        self.fused, self.state_names = False, tuple(f"{n}0" for n in cells[0].state_names)
+        for k, c in enumerate(cells):
+            for name, p in c.named_parameters():  # the same Parameter objects, under the layer's names
+                setattr(self, f"{name}{self._suffixes(k // self.num_directions)[k % self.num_directions]}", p)
+        self.cells = cells  # after the parameters: named_parameters() lists each once, by its first name
+
+    def _steps(self, layer: int, reverse: bool, x: Tensor) -> tuple[list[Tensor], Callable]:
+        cell = self.cells[layer * self.num_directions + reverse]
+        if len(self.state_names) == 1:
+            return unbind(x), lambda x_t, state: (cell(x_t, state[0]),)
+        return unbind(x), lambda x_t, state: tuple(cell(x_t, state))
+
+
+def _check_cell(cell, input_size: int, hidden_size: int) -> RecurrentCell:
+    """The cell made for one layer and direction, after checking it is a RecurrentCell of the asked sizes."""
+    if not isinstance(cell, RecurrentCell):
+        raise TypeError(f"Recurrent: the cell factory must return a tr.nn.RecurrentCell, got {type(cell).__name__}")
+    sizes = (getattr(cell, "input_size", None), getattr(cell, "hidden_size", None))
+    if sizes != (input_size, hidden_size):
+        raise ValueError(
+            f"Recurrent: expected a cell with (input_size, hidden_size) = {(input_size, hidden_size)}, "
+            f"got {type(cell).__name__} with {sizes}"
+        )
+    return cell

@@ -1,0 +1,108 @@
+"""tr.Function: write your own op as a forward and its vector-Jacobian product.
+
+    class Cube(tr.Function):
+        @staticmethod
+        def forward(ctx, x):                 # x arrives as a NumPy array
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):                # g = dL/dy, an array of y's shape
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 * g              # dL/dx, an array of x's shape and dtype
+
+    y = Cube.apply(x)                        # a Tensor; y.backward() reaches x
+
+Shaped like torch.autograd.Function, with one deliberate difference: forward
+and backward see NumPy arrays, never Tensors, so an op is written in plain
+NumPy and nothing inside it is recorded (no graph within the op, no double
+backward). The graph records one node named after the class (`to_dot` shows
+`Cube`), like the built-in ops of ops.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinyrnn.tensor import Tensor, is_grad_enabled, make, make_many
+
+
+class FunctionCtx:
+    """What forward hands to backward: save_for_backward(*arrays) -> saved_tensors, any
+    attribute you set (ctx.axis = 1), and needs_input_grad (one bool per input of apply)."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]):
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple = ()
+
+    def save_for_backward(self, *arrays) -> None:
+        """Keep arrays (inputs, outputs or intermediates of forward) for backward."""
+        self.saved_tensors = arrays
+
+
+class Function:
+    """Subclass, define the static methods forward and backward, call `MyOp.apply(*inputs)`.
+
+    forward(ctx, *inputs) -> array or tuple of arrays:
+        each Tensor given to apply arrives as its NumPy array (`.data`); any other
+        argument (a number, an axis, a NumPy array of constants) arrives unchanged.
+    backward(ctx, *grads) -> one gradient per input of apply (a single one may be returned bare):
+        grads holds dL/d(each output) as arrays (zeros for an output that received none);
+        return dL/d(each input) as an array of that input's shape and dtype, or None for an
+        input that needs no gradient (check ctx.needs_input_grad) or is not a Tensor.
+    A gradient of the wrong shape or dtype, or the wrong number of them, raises a
+    ValueError naming the op and the input.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *inputs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+        raise NotImplementedError("a tr.Function subclass must define forward(ctx, *inputs)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: np.ndarray) -> Any:
+        raise NotImplementedError("a tr.Function subclass must define backward(ctx, *grads)")
+
+    @classmethod
+    def apply(cls, *inputs: Any) -> Tensor | tuple[Tensor, ...]:
+        """Run forward on the inputs' arrays and record one node whose VJP is backward.
+        Returns a Tensor, or a tuple of Tensors when forward returns a tuple."""
+        name = cls.__name__
+        recording = is_grad_enabled()
+        ctx = FunctionCtx(tuple(recording and isinstance(x, Tensor) and x.requires_grad for x in inputs))
+        out = cls.forward(ctx, *(x.data if isinstance(x, Tensor) else x for x in inputs))
+        several = isinstance(out, tuple)
+        outs = [np.asarray(y) for y in (out if several else (out,))]
+        for i, y in enumerate(outs):
+            if y.dtype.kind not in "fc":
+                raise TypeError(f"{name}.forward: output {i} must be a floating-point array, got {y.dtype}")
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+
+        def vjp(grads):
+            returned = cls.backward(ctx, *grads) if several else cls.backward(ctx, grads)
+            returned = returned if isinstance(returned, tuple) else (returned,)
+            if len(returned) != len(inputs):
+                raise ValueError(
+                    f"{name}.backward returned {len(returned)} gradients, expected {len(inputs)} (one per input)"
+                )
+            checked = []
+            for i, (x, g) in enumerate(zip(inputs, returned)):
+                if not isinstance(x, Tensor):
+                    if g is not None:
+                        raise ValueError(f"{name}.backward: input {i} is not a Tensor, its gradient must be None")
+                    continue
+                if g is not None:
+                    g = np.asarray(g)
+                    if g.shape != x.shape or g.dtype != x.dtype:
+                        raise ValueError(
+                            f"{name}.backward: the gradient of input {i} must match the input, shape {x.shape} "
+                            f"dtype {x.dtype}; got shape {g.shape} dtype {g.dtype}"
+                        )
+                checked.append(g)
+            return checked
+
+        vjp.op = name
+        if several:
+            return tuple(make_many(outs, tuple(tensors), vjp, name))
+        return make(outs[0], tuple(tensors), vjp)

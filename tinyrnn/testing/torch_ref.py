@@ -1,0 +1,28 @@
+"""torch references for tinyrnn's layers (torch is imported only when one is asked for)."""
+
+from __future__ import annotations
+
+
+def torch_twin(module):
+    """The torch layer with `module`'s configuration and weights (float64), loaded through
+    module.state_dict(), so the keys are checked too. `module` is a tr.nn.RNN, GRU or LSTM,
+    or a tr.nn.Recurrent of RNNCell, GRUCell or LSTMCell (torch's GRU: reset_after=True)."""
+    import torch
+
+    from tinyrnn import nn
+
+    kwargs = dict(num_layers=module.num_layers, batch_first=module.batch_first, dropout=module.dropout)
+    kwargs["bidirectional"] = module.bidirectional
+    if isinstance(module, nn.Recurrent):
+        cell = module.cells[0]
+        kind, kwargs["bias"] = type(cell).__name__.removesuffix("Cell"), cell.bias_ih is not None
+    else:
+        kind, kwargs["bias"] = type(module).__name__, module.bias
+        cell = module
+    if kind not in ("RNN", "GRU", "LSTM") or not getattr(cell, "reset_after", True):
+        raise TypeError(f"torch_twin: torch has no twin of {type(module).__name__} with {type(cell).__name__}")
+    if kind == "RNN":
+        kwargs["nonlinearity"] = cell.nonlinearity
+    twin = getattr(torch.nn, kind)(module.input_size, module.hidden_size, **kwargs).double()
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
+    return twin
