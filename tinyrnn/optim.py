@@ -1,4 +1,4 @@
-"""Optimisers: SGD (with momentum and weight decay) and Adam, with torch's update rules.
+"""Optimisers: SGD and Adam with torch's update rules, options, parameter groups and state dicts.
 
     opt = tr.optim.Adam(model.parameters(), lr=1e-3)
     for x, y in batches:
@@ -7,9 +7,18 @@
         loss.backward()
         opt.step()
 
-Each optimiser updates `p.data` in place (keeping its dtype) for every
+Parameter groups, as torch: pass a list of dicts instead of the parameters, each
+with its own "params" and any hyperparameter to override for it, e.g. no weight
+decay on biases:
+
+    opt = tr.optim.SGD([{"params": weights, "weight_decay": 1e-4}, {"params": biases}], lr=0.1)
+
+`opt.param_groups` is that list (every group holding all hyperparameters, so
+`group["lr"] = ...` changes a learning rate), `opt.add_param_group(dict)` adds
+one. Each optimiser updates `p.data` in place (keeping its dtype) for every
 parameter `p` whose `.grad` is not None, and keeps its per-parameter state
-(momentum buffers, Adam moments) in `self.state[i]` for the i-th parameter.
+(momentum buffers, Adam moments) in `self.state[i]` for the i-th parameter,
+counting through the groups in order.
 """
 
 from __future__ import annotations
@@ -22,144 +31,239 @@ import numpy as np
 
 from tinyrnn.tensor import Tensor
 
+Params = Iterable[Tensor] | Iterable[dict[str, Any]]
+
 
 class Optimizer:
-    """Holds the parameter list, zero_grad() and the (de)serialisation of state.
+    """Holds the parameter groups, zero_grad(), step() and the (de)serialisation of state.
 
-    Subclasses set `self.hyper` (the names of their hyperparameters, stored as
-    attributes) and implement `update(p, grad, state)`.
+    A subclass passes its `defaults` (every hyperparameter with its value), and
+    implements `check(group)` (raises ValueError for a bad value) and
+    `update(p, grad, state, group)`.
     """
 
-    hyper: tuple[str, ...] = ()
-
-    def __init__(self, params: Iterable[Tensor]):
+    def __init__(self, params: Params, defaults: dict[str, Any]):
         name = type(self).__name__
-        if isinstance(params, Tensor):
-            raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. model.parameters()), got one Tensor")
-        self.params: list[Tensor] = list(params)
-        if not self.params:
-            raise ValueError(f"{name}: got an empty parameter list")
-        for i, p in enumerate(self.params):
+        if isinstance(params, (Tensor, dict)):
+            raise TypeError(
+                f"{name}: params argument given to the optimizer should be an iterable of Tensors or dicts "
+                f"(e.g. model.parameters()), but got one {type(params).__name__}"
+            )
+        self.check(defaults)
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name}: optimizer got an empty parameter list")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Append a group {"params": Tensors, hyperparameter: value, ...}; missing values come from defaults."""
+        name = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' key, got {group!r}")
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: params[{i}] is a {type(p).__name__}, expected a Tensor")
-        if len({id(p) for p in self.params}) != len(self.params):
-            raise ValueError(f"{name}: a parameter appears more than once in params")
-        self.state: dict[int, dict[str, Any]] = {}
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}: a parameter appears more than once in a parameter group")
+        if {id(p) for p in params} & {id(p) for _, p, _ in self._indexed()}:
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(f"{name}: unknown hyperparameters {unknown} in a parameter group")
+        full = {**self.defaults, **group, "params": params}
+        self.check(full)
+        self.param_groups.append(full)
+
+    def _indexed(self):
+        """(i, p, group) for every parameter, i counting through the groups in order."""
+        i = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                yield i, p, group
+                i += 1
 
     def zero_grad(self) -> None:
         """Set every parameter's .grad to None (as torch does by default)."""
-        for p in self.params:
+        for _, p, _ in self._indexed():
             p.grad = None
 
     def step(self) -> None:
         """Update every parameter that has a gradient; parameters whose .grad is None are skipped."""
-        for i, p in enumerate(self.params):
+        for i, p, group in self._indexed():
             if p.grad is not None:
-                self.update(p, p.grad, self.state.setdefault(i, {}))
+                grad = np.asarray(p.grad)  # a 0-d parameter's gradient as a 0-d array
+                self.update(p, -grad if group["maximize"] else grad, self.state.setdefault(i, {}), group)
 
-    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
+    def check(self, group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
-        """{hyperparameter: value, ..., "state": {"0": {name: array or int}, ...}}, ready for tr.save."""
-        hyper = {k: getattr(self, k) for k in self.hyper}
+        """As torch's: {"state": {"0": {name: array or int}, ...}, "param_groups": [{hyperparameters...,
+        "params": [0, 1, ...]}, ...]}; string keys and no Tensors, so that tr.save writes it."""
+        groups, start = [], 0
+        for group in self.param_groups:
+            n = len(group["params"])
+            groups.append(
+                {**{k: v for k, v in group.items() if k != "params"}, "params": list(range(start, start + n))}
+            )
+            start += n
         state = {
             str(i): {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()}
             for i, s in self.state.items()
         }
-        return {**hyper, "state": state}
+        return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what state_dict() returned (possibly after tr.save / tr.load)."""
-        name = type(self).__name__
-        missing = [k for k in (*self.hyper, "state") if k not in state_dict]
+        """Restore what state_dict() returned (possibly after tr.save / tr.load): the groups'
+        hyperparameters (checked as the constructor checks them) and the per-parameter state.
+        Nothing changes if anything is refused."""
+        name = f"{type(self).__name__}.load_state_dict"
+        missing = [k for k in ("state", "param_groups") if k not in state_dict]
         if missing:
-            raise ValueError(f"{name}.load_state_dict: missing keys {missing}")
+            raise ValueError(f"{name}: missing keys {missing}")
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError(
+                f"{name}: the state dict has {len(saved)} parameter groups, the optimizer {len(self.param_groups)}"
+            )
+        groups = []
+        for k, (group, new) in enumerate(zip(self.param_groups, saved)):
+            if len(new["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"{name}: group {k} has {len(new['params'])} parameters in the state dict, "
+                    f"{len(group['params'])} in the optimizer"
+                )
+            new = {**self.defaults, **new, "params": group["params"]}
+            new = {k: tuple(v) if isinstance(v, list) else v for k, v in new.items() if k != "params"}
+            self.check(new)
+            groups.append({**new, "params": group["params"]})
+        params = [p for _, p, _ in self._indexed()]
         state = {}
         for key, s in state_dict["state"].items():
             i = int(key)
-            if not 0 <= i < len(self.params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there are {len(self.params)}")
-            p = self.params[i]
+            if not 0 <= i < len(params):
+                raise ValueError(f"{name}: state for parameter {i}, but there are {len(params)}")
+            p = params[i]
             for k, v in s.items():
                 if isinstance(v, np.ndarray) and v.shape != p.shape:
-                    raise ValueError(
-                        f"{name}.load_state_dict: {k} of parameter {i} has shape {v.shape}, the parameter has {p.shape}"
-                    )
+                    raise ValueError(f"{name}: {k} of parameter {i} has shape {v.shape}, the parameter has {p.shape}")
             state[i] = {k: v.astype(p.dtype) if isinstance(v, np.ndarray) else v for k, v in s.items()}
-        for k in self.hyper:
-            setattr(self, k, tuple(state_dict[k]) if isinstance(state_dict[k], list) else state_dict[k])
-        self.state = state
+        self.param_groups, self.state = groups, state
 
 
-def _check(name: str, what: str, value, ok: bool, rule: str) -> None:
-    if not ok:
-        raise ValueError(f"{name}: {what} must be {rule}, got {value!r}")
+def _refuse(name: str, bad: bool, message: str) -> None:
+    if bad:
+        raise ValueError(f"{name}: {message}")
+
+
+def _check_common(name: str, group: dict[str, Any]) -> None:
+    _refuse(name, not group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (expected >= 0)")
+    wd = group["weight_decay"]
+    _refuse(name, not wd >= 0, f"Invalid weight_decay value: {wd} (expected >= 0)")
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with torch.optim.SGD's rule:
+    """Stochastic gradient descent with torch.optim.SGD's rule, per step:
 
-        d = grad + weight_decay * p
-        buf = d at the first step, then momentum * buf + d      (only if momentum > 0)
-        p  -= lr * buf                                          (lr * d without momentum)
-
-    torch's dampening and nesterov options are not offered (dampening is 0).
+    g   = -grad if maximize else grad
+    g   = g + weight_decay * p
+    buf = g at the first step, then momentum * buf + (1 - dampening) * g     (if momentum > 0)
+    g   = g + momentum * buf if nesterov else buf                           (if momentum > 0)
+    p  -= lr * g
     """
 
-    hyper = ("lr", "momentum", "weight_decay")
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
-        super().__init__(params)
-        _check("SGD", "lr", lr, lr >= 0, ">= 0")
-        _check("SGD", "momentum", momentum, momentum >= 0, ">= 0")
-        _check("SGD", "weight_decay", weight_decay, weight_decay >= 0, ">= 0")
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+    def check(self, group: dict[str, Any]) -> None:
+        _check_common("SGD", group)
+        _refuse("SGD", not group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']} (expected >= 0)")
+        nesterov_ok = group["momentum"] > 0 and group["dampening"] == 0
+        _refuse(
+            "SGD", group["nesterov"] and not nesterov_ok, "Nesterov momentum requires a momentum and zero dampening"
+        )
 
-    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
-        d = grad + self.weight_decay * p.data if self.weight_decay else grad
-        if self.momentum:
+    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        momentum = group["momentum"]
+        g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
+        if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = d.copy()
+                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
             else:
-                buf *= self.momentum
-                buf += d
-            d = buf
-        p.data -= self.lr * d
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba), torch.optim.Adam's bias-corrected rule, step t = 1, 2, ...:
 
-        g  = grad + weight_decay * p          (L2 penalty, as torch's Adam; not AdamW)
+        g  = -grad if maximize else grad
+        g  = g + weight_decay * p             (L2 penalty, as torch's Adam; not AdamW)
         m  = beta1 * m + (1 - beta1) * g
         v  = beta2 * v + (1 - beta2) * g**2
+        v_max = max(v_max, v)                 (amsgrad; v_max replaces v below)
         p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
     m, v start at zero; t counts the steps in which this parameter had a gradient.
     """
 
-    hyper = ("lr", "betas", "eps", "weight_decay")
-
     def __init__(
         self,
-        params: Iterable[Tensor],
+        params: Params,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ):
-        super().__init__(params)
-        _check("Adam", "lr", lr, lr >= 0, ">= 0")
-        _check("Adam", "betas", betas, len(betas) == 2 and all(0 <= b < 1 for b in betas), "two numbers in [0, 1)")
-        _check("Adam", "eps", eps, eps >= 0, ">= 0")
-        _check("Adam", "weight_decay", weight_decay, weight_decay >= 0, ">= 0")
-        self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
+        defaults = dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
+        )
+        super().__init__(params, defaults)
 
-    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
-        beta1, beta2 = self.betas
-        g = grad + self.weight_decay * p.data if self.weight_decay else grad
+    def check(self, group: dict[str, Any]) -> None:
+        _check_common("Adam", group)
+        _refuse("Adam", not group["eps"] >= 0, f"Invalid epsilon value: {group['eps']} (expected >= 0)")
+        betas = group["betas"]
+        _refuse("Adam", len(betas) != 2, f"betas must be two numbers, got {betas!r}")
+        for k, b in enumerate(betas):
+            _refuse("Adam", not 0 <= b < 1, f"Invalid beta parameter at index {k}: {b} (expected in [0, 1))")
+
+    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        beta1, beta2 = group["betas"]
+        g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
         state["step"] += 1
@@ -168,5 +272,8 @@ class Adam(Optimizer):
         m += (1 - beta1) * g
         v *= beta2
         v += (1 - beta2) * g * g
-        denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
-        p.data -= self.lr / (1 - beta1**t) * m / denom
+        if group["amsgrad"]:
+            v_max = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
+            v = np.maximum(v_max, v, out=v_max)
+        denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
+        p.data -= group["lr"] / (1 - beta1**t) * m / denom
