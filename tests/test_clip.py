@@ -101,5 +101,43 @@ def test_bad_arguments():
         clip_grad_norm_(ours, -1)
     with pytest.raises(ValueError, match="norm_type must be > 0"):
         clip_grad_norm_(ours, 1.0, norm_type=0)
+    with pytest.raises(ValueError, match="norm_type must be a number or 'inf', got 'two'"):
+        clip_grad_norm_(ours, 1.0, norm_type="two")
     with pytest.raises(ValueError, match="clip_value must be >= 0, got -0.5"):
         clip_grad_value_(ours, -0.5)
+
+
+@pytest.mark.parametrize("norm_type", ["inf", float("inf"), "2", 2])
+def test_clip_grad_norm_reads_norm_type_as_torch_does(norm_type):
+    ours, theirs = make_pair(scale=3.0)
+    total = clip_grad_norm_(ours, 2, norm_type=norm_type)
+    assert total == pytest.approx(torch.nn.utils.clip_grad_norm_(theirs, 2, norm_type=norm_type).item(), rel=1e-12)
+    assert_same_grads(ours, theirs)
+
+
+def test_clip_grad_norm_error_if_nonfinite():
+    ours, theirs = make_pair()
+    ours[0].grad[0, 0] = theirs[0].grad[0, 0] = np.inf
+    with pytest.raises(RuntimeError, match="total norm of order 2.0 of the gradients is inf"):
+        clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.clip_grad_norm_(theirs, 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("clip", ["norm", "value"])
+def test_clip_on_0d_1d_and_nd_parameters_matches_torch(clip):
+    """A 0-d parameter (a micrograd-style scalar) whose grad is a NumPy scalar or a 0-d array is clipped too."""
+    shapes, values = [(), (), (3,), (2, 3)], [np.float64(4.0), np.array(-5.0), np.arange(3.0), np.ones((2, 3))]
+    ours = [tr.Tensor(np.zeros(s), requires_grad=True) for s in shapes]
+    theirs = [torch.zeros(s, dtype=torch.float64) for s in shapes]
+    for p, q, v in zip(ours, theirs, values):
+        p.grad, q.grad = v, torch.tensor(np.array(v))
+    if clip == "norm":
+        assert clip_grad_norm_(ours, 1.0) == pytest.approx(torch.nn.utils.clip_grad_norm_(theirs, 1.0).item())
+    else:
+        clip_grad_value_(ours, 0.5)
+        torch.nn.utils.clip_grad_value_(theirs, 0.5)
+    for p, q in zip(ours, theirs):
+        assert isinstance(p.grad, np.ndarray) and p.grad.shape == tuple(q.shape)
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-12)
+    assert abs(ours[0].grad) < 4.0  # the scalar was changed, not a copy of it

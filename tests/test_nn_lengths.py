@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from test_nn_support import assert_close, assert_same_results, loss_weights, run_ours, run_torch
 
 import tinyrnn as tr
@@ -80,3 +81,36 @@ def test_padded_batch_matches_torch_packed_sequence(fused, kind, bidirectional, 
 def test_full_lengths_change_nothing(fused, kind):
     module, x, h0, weights = make_case(kind, 2, True, fused=fused)
     assert_same_results(run_ours(module, x, h0, weights, lengths=np.full(B, T)), run_ours(module, x, h0, weights))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pad_sequence_matches_torch_and_its_lengths_drive_a_layer(batch_first):
+    """Values and gradients as torch.nn.utils.rnn.pad_sequence; the lengths make a layer run each sequence alone."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((n, IN)) for n in LENGTHS]
+    seqs = [tr.Tensor(a, requires_grad=True) for a in arrays]
+    padded, lengths = tr.nn.utils.pad_sequence(seqs, batch_first=batch_first, padding_value=-2.0)
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    expected = torch.nn.utils.rnn.pad_sequence(theirs, batch_first=batch_first, padding_value=-2.0)
+    assert_close(padded, expected, "padded")
+    assert lengths.dtype == np.int64 and lengths.tolist() == LENGTHS.tolist()
+    w = rng.standard_normal(padded.shape)
+    (padded * w).sum().backward()
+    (expected * torch.from_numpy(w)).sum().backward()
+    for b in range(B):
+        assert_close(seqs[b].grad, theirs[b].grad, f"grad of sequence {b}")
+
+    layer = tr.nn.GRU(IN, H, batch_first=batch_first)
+    out, h_n = layer(padded, lengths=lengths)
+    for b in range(B):
+        _, alone = layer(arrays[b][:, None] if not batch_first else arrays[b][None])
+        assert_close(h_n[:, b], alone[:, 0], f"h_n of sequence {b}")
+
+
+def test_pad_sequence_refuses_empty_and_mismatched_sequences():
+    with pytest.raises(ValueError, match="empty list of sequences"):
+        tr.nn.utils.pad_sequence([])
+    with pytest.raises(ValueError, match=r"sequence 1 is \(2, 4\) float64"):
+        tr.nn.utils.pad_sequence([np.zeros((3, 3)), np.zeros((2, 4))])
+    with pytest.raises(ValueError, match=r"sequence 0 is \(\)"):
+        tr.nn.utils.pad_sequence([np.zeros(())])
