@@ -138,9 +138,10 @@ def test_dropout_statistics() -> None:
 def test_dropout_off_is_the_identity_and_bad_p_is_refused() -> None:
     x = tr.Tensor(np.ones(3), requires_grad=True)
     assert F.dropout(x, 0.5, training=False) is x and F.dropout(x, 0.0) is x
-    for p in (-0.1, 1.0):
-        with pytest.raises(ValueError, match=r"\[0, 1\)"):
+    for p in (-0.1, 1.5, True, "0.5"):
+        with pytest.raises(ValueError, match=r"a number in range \[0, 1\]"):
             F.dropout(x, p)
+    np.testing.assert_array_equal(F.dropout(x, 1.0).data, np.zeros(3))  # torch: p = 1 zeroes everything
 
 
 def test_dropout_follows_manual_seed() -> None:

@@ -189,16 +189,3 @@ def test_lstm_state_errors():
         lstm(np.zeros((2, 5, 3)), (np.zeros((1, 2, 4)), np.zeros((1, 5, 4))))
     with pytest.raises(ValueError, match=r"expected input of shape \(B, T, 3\)"):
         lstm(np.zeros((2, 5, 2)))
-
-
-@pytest.mark.parametrize(
-    "make, message",
-    [
-        (lambda: tr.nn.RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity must be one of"),
-        (lambda: tr.nn.LSTM(3, 0), "must be positive"),
-        (lambda: tr.nn.GRU(3, 4, num_layers=2, dropout=1.0), r"dropout must be in \[0, 1\)"),
-    ],
-)
-def test_bad_constructor_arguments(make, message):
-    with pytest.raises(ValueError, match=message):
-        make()

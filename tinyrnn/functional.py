@@ -96,12 +96,22 @@ def one_hot(indices, num_classes: int, dtype=np.float64) -> Tensor:
     return Tensor(out)
 
 
+def check_probability(owner: str, name: str, p) -> None:
+    """A dropout probability: a number (not a bool) in [0, 1], as torch."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.number)) or not 0 <= p <= 1:
+        raise ValueError(
+            f"{owner}: {name} should be a number in range [0, 1] representing the probability of an element "
+            f"being zeroed, got {p!r}"
+        )
+
+
 def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
-    """Zero each entry with probability p and scale the rest by 1/(1-p) (inverted dropout)."""
-    if not 0 <= p < 1:
-        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    """Zero each entry with probability p and scale the rest by 1/(1-p) (inverted dropout); p = 1 zeroes all."""
+    check_probability("dropout", "p", p)
     if not training or p == 0:
         return x
+    if p == 1:
+        return x * 0.0
     rng = rng or get_rng()
     keep = (rng.random(x.shape) >= p).astype(x.dtype) / (1 - p)
     return x * keep

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyrnn.nn.layers import linear
-from tinyrnn.nn.module import Module, fan_in_bound, init_uniform
+from tinyrnn.nn.module import Module, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
 from tinyrnn.ops import sigmoid, split, tanh
 from tinyrnn.tensor import Tensor, tensor
 
@@ -104,9 +104,10 @@ class _Cell(RecurrentCell):
     gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype):
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"{type(self).__name__}: sizes must be positive, got {input_size}, {hidden_size}")
-        self.input_size, self.hidden_size = input_size, hidden_size
+        name = type(self).__name__
+        self.input_size = check_size(name, "input_size", input_size)
+        self.hidden_size = check_size(name, "hidden_size", hidden_size)
+        bias = check_flag(name, "bias", bias)
         G, H, bound = self.gates, hidden_size, fan_in_bound(hidden_size)
         self.weight_ih = init_uniform((G * H, input_size), bound, dtype)
         self.weight_hh = init_uniform((G * H, H), bound, dtype)
@@ -114,18 +115,20 @@ class _Cell(RecurrentCell):
         self.bias_hh = init_uniform((G * H,), bound, dtype) if bias else None
 
     def _inputs(self, x, states) -> tuple[Tensor, list[Tensor]]:
-        """xi = x W_ih^T + b_ih and the states (zeros where None), after checking shapes."""
+        """xi = x W_ih^T + b_ih and the states (zeros where None), after checking shapes and dtypes."""
         name, x = type(self).__name__, tensor(x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{name}: expected input of shape (B, {self.input_size}) or ({self.input_size},), got {x.shape}"
             )
+        check_dtype(name, "input", x, self.weight_ih.dtype)
         shape = x.shape[:-1] + (self.hidden_size,)
         checked = []
         for s in states:
             s = Tensor(np.zeros(shape, self.weight_hh.dtype)) if s is None else tensor(s)
             if s.shape != shape:
                 raise ValueError(f"{name}: expected a state of shape {shape} for input {x.shape}, got {s.shape}")
+            check_dtype(name, "state", s, self.weight_hh.dtype)
             checked.append(s)
         return linear(x, self.weight_ih, self.bias_ih), checked
 
@@ -156,7 +159,7 @@ class GRUCell(_Cell):
         self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True, dtype=np.float64
     ):
         super().__init__(input_size, hidden_size, bias, dtype)
-        self.reset_after = reset_after
+        self.reset_after = check_flag("GRUCell", "reset_after", reset_after)
 
     def forward(self, x, h=None) -> Tensor:
         """x (B, I) or (I,), h (B, H) or (H,) or None (zeros) -> h' of h's shape."""

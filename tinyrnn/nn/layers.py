@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinyrnn import functional as F
-from tinyrnn.nn.module import Module, Parameter, fan_in_bound, init_uniform
+from tinyrnn.nn.module import Module, Parameter, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
+from tinyrnn.ops import where
 from tinyrnn.random import get_rng
 from tinyrnn.tensor import Tensor, make, mm, tensor
 
@@ -17,7 +20,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         Y = X W^T + b        dX = G W,   dW = G^T X,   db = G summed over the rows
     """
     x, weight = tensor(x), tensor(weight)
-    X = x.data.reshape(-1, x.shape[-1])
+    X = x.data.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # sizes written out: any of them may be 0
     Y = mm(X, weight.data.T)
     if bias is not None:  # in place, unless only the bias is complex (a complex-step check): then a new array
         Y = np.add(Y, bias.data, out=Y if Y.dtype == bias.dtype else None)
@@ -29,15 +32,17 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return dx, dw, G.sum(axis=0)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return make(Y.reshape(*x.shape[:-1], -1), parents, vjp)
+    return make(Y.reshape(*x.shape[:-1], weight.shape[0]), parents, vjp)
 
 
 class Linear(Module):
     """y = x W^T + b with W (out_features, in_features), initialised like torch:
-    uniform in +-1/sqrt(in_features)."""
+    uniform in +-1/sqrt(in_features). Sizes may be 0, as in torch (Linear(0, n) gives the bias)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64):
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = check_size("Linear", "in_features", in_features, minimum=0)
+        self.out_features = check_size("Linear", "out_features", out_features, minimum=0)
+        bias = check_flag("Linear", "bias", bias)
         bound = fan_in_bound(in_features)
         self.weight = init_uniform((out_features, in_features), bound, dtype)
         self.bias = init_uniform((out_features,), bound, dtype) if bias else None
@@ -47,23 +52,38 @@ class Linear(Module):
         x = tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (..., {self.in_features}), got {x.shape}")
-        if x.dtype != self.weight.dtype:  # as torch: no silent casts
-            raise TypeError(f"Linear: input dtype {x.dtype}, but the layer's weights are {self.weight.dtype}")
+        check_dtype("Linear", "input", x, self.weight.dtype)
         return linear(x, self.weight, self.bias)
 
 
 class Embedding(Module):
     """A lookup table: row i of `weight` (num_embeddings, embedding_dim) is the vector
-    of token i. Initialised N(0, 1) like torch."""
+    of token i. Initialised N(0, 1) like torch.
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, dtype=np.float64):
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+    padding_idx (as torch): that row (negative: counted from the end) starts at 0 and
+    gets no gradient, so a padding token keeps its vector however it is trained."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=np.float64):
+        self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings, minimum=0)
+        self.embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim, minimum=0)
+        if padding_idx is not None:
+            padding_idx = check_size("Embedding", "padding_idx", padding_idx, minimum=-num_embeddings)
+            if padding_idx >= num_embeddings:
+                raise ValueError(
+                    f"Embedding: Padding_idx must be within num_embeddings: [-{num_embeddings}, {num_embeddings}), "
+                    f"got {padding_idx}"
+                )
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
         self.weight = Parameter(get_rng().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
 
     def forward(self, indices) -> Tensor:
         """Integer indices of any shape (...) -> (..., embedding_dim).
 
-        It is weight[indices]: a token used several times gets the sum of its gradients."""
+        It is weight[indices]: a token used several times gets the sum of its gradients
+        (and the padding_idx row none)."""
         indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
         if not np.issubdtype(indices.dtype, np.integer):
             raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
@@ -71,15 +91,17 @@ class Embedding(Module):
             raise ValueError(
                 f"Embedding: indices must lie in [0, {self.num_embeddings}), got {indices.min()}..{indices.max()}"
             )
-        return self.weight[indices]
+        rows = self.weight[indices]
+        if self.padding_idx is None:
+            return rows
+        return where((indices != self.padding_idx)[..., None], rows, rows.detach())  # padding rows: constants
 
 
 class Dropout(Module):
     """Zeroes entries with probability p while training (scaling the rest by 1/(1-p)); identity in eval()."""
 
     def __init__(self, p: float = 0.5):
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        F.check_probability("Dropout", "p", p)
         self.p = p
 
     def forward(self, x) -> Tensor:

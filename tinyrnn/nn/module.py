@@ -31,8 +31,35 @@ def init_uniform(shape: tuple, bound: float, dtype=np.float64) -> Parameter:
 
 
 def fan_in_bound(fan_in: int) -> float:
-    """torch's default init bound for Linear and recurrent weights: 1 / sqrt(fan_in)."""
-    return 1.0 / math.sqrt(fan_in)
+    """torch's default init bound for Linear and recurrent weights: 1 / sqrt(fan_in) (0 when fan_in is 0)."""
+    return 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+
+
+# ---- constructor and input checks, with torch's messages ----------------------
+def check_size(owner: str, name: str, value, minimum: int = 1) -> int:
+    """A size argument: an int (not a bool) >= minimum."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} should be of type int, got: {type(value).__name__}")
+    if value < minimum:
+        rule = "greater than zero" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{owner}: {name} must be {rule}, got {value}")
+    return int(value)
+
+
+def check_flag(owner: str, name: str, value) -> bool:
+    """A flag argument: True or False, never a string or a number read by its truthiness."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} should be of type bool, got: {type(value).__name__}")
+    return bool(value)
+
+
+def check_dtype(owner: str, what: str, x: Tensor, dtype: np.dtype) -> None:
+    """Input and weights must share a dtype, as in torch: no silent casts."""
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{owner}: {what} dtype {x.dtype}, but {owner}'s weights are {dtype} "
+            f"(convert the input with .astype({dtype}) or build the module with dtype=np.{x.dtype})"
+        )
 
 
 def _walk(value, name: str):

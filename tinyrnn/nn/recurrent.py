@@ -25,7 +25,7 @@ from tinyrnn import functional as F
 from tinyrnn.nn.cells import NONLINEARITIES, RecurrentCell, gru_step, lstm_step, rnn_step
 from tinyrnn.nn.fused import gru_sequence, lstm_sequence, rnn_sequence
 from tinyrnn.nn.layers import linear
-from tinyrnn.nn.module import Module, fan_in_bound, init_uniform
+from tinyrnn.nn.module import Module, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
 from tinyrnn.ops import cat, stack, unbind, where
 from tinyrnn.tensor import Tensor, tensor
 
@@ -61,7 +61,8 @@ class _Recurrent(Module):
         self._configure(input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, dtype)
         if checkpoint is not None and not fused:
             raise ValueError(f"{name}: checkpoint={checkpoint} needs fused=True (the per-op path keeps every step)")
-        self.bias, self.fused, self.checkpoint = bias, fused, checkpoint
+        self.bias, self.fused = check_flag(name, "bias", bias), check_flag(name, "fused", fused)
+        self.checkpoint = checkpoint
         G, H, bound = self.gates, hidden_size, fan_in_bound(hidden_size)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else H * self.num_directions
@@ -75,13 +76,13 @@ class _Recurrent(Module):
     def _configure(self, input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, dtype) -> None:
         """Check and store the options every recurrent layer has."""
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.batch_first, self.dropout, self.bidirectional = batch_first, dropout, bidirectional
-        self.dtype = np.dtype(dtype)
+        self.input_size = check_size(name, "input_size", input_size)
+        self.hidden_size = check_size(name, "hidden_size", hidden_size)
+        self.num_layers = check_size(name, "num_layers", num_layers)
+        self.batch_first = check_flag(name, "batch_first", batch_first)
+        self.bidirectional = check_flag(name, "bidirectional", bidirectional)
+        F.check_probability(name, "dropout", dropout)
+        self.dropout, self.dtype = dropout, np.dtype(dtype)
 
     @property
     def num_directions(self) -> int:
@@ -100,12 +101,12 @@ class _Recurrent(Module):
 
         With `lengths`, steps t >= lengths[b] of sequence b keep its state and output zeros,
         so the reverse direction starts at each sequence's own last step."""
-        if self.fused and self._fused is not None:
+        T, B, _ = x.shape
+        if self.fused and self._fused is not None and B > 0:  # an empty batch runs per op: only shapes to keep
             out, *final = self._fused(x, state, self._weights(layer, reverse), lengths, reverse)
             return out, tuple(final)
         xs, step = self._steps(layer, reverse, x)
-        T = x.shape[0]
-        all_valid = T if lengths is None else lengths.min()  # steps t < all_valid need no mask
+        all_valid = T if lengths is None or B == 0 else lengths.min()  # steps t < all_valid need no mask
         outputs = [None] * T
         for t in reversed(range(T)) if reverse else range(T):
             new = step(xs[t], state)
@@ -122,9 +123,7 @@ class _Recurrent(Module):
         step(input_t, state tuple) -> new state tuple. Here the input's share of every
         gate, x W_ih^T + b_ih, is computed for all steps at once, then one _step per step."""
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, reverse)
-        T, B, _ = x.shape
-        xi = linear(x.reshape(T * B, -1), w_ih, b_ih).reshape(T, B, -1)
-        return unbind(xi), lambda xi_t, state: self._step(xi_t, state, w_hh, b_hh)
+        return unbind(linear(x, w_ih, b_ih)), lambda xi_t, state: self._step(xi_t, state, w_hh, b_hh)
 
     def _forward(self, x, state0, lengths):
         """The shared forward: returns (output, tuple of final states each (L*D, B, H))."""
@@ -132,6 +131,8 @@ class _Recurrent(Module):
         if self.batch_first and not unbatched:
             x = x.transpose(1, 0, 2)
         T, B, _ = x.shape
+        if T == 0:
+            raise ValueError(f"{type(self).__name__}: expected a sequence of length > 0, got no time steps")
         states = self._initial_states(state0, B, unbatched)
         lengths = self._check_lengths(lengths, T, B, unbatched)
         finals = []
@@ -156,24 +157,25 @@ class _Recurrent(Module):
             batched = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
             expected = (batched + " or (T, {0})").format(self.input_size)
             raise ValueError(f"{type(self).__name__}: expected input of shape {expected}, got {x.shape}")
-        if x.dtype != self.dtype:  # as torch: no silent casts (x.astype(...) or build the layer with dtype=...)
-            raise TypeError(f"{type(self).__name__}: input dtype {x.dtype}, but the layer's weights are {self.dtype}")
+        check_dtype(type(self).__name__, "input", x, self.dtype)
         if x.ndim == 2:
             return x.reshape(x.shape[0], 1, x.shape[1]), True
         return x, False
 
     def _initial_states(self, state0, B: int, unbatched: bool) -> list[list[Tensor]]:
-        """For each state (h, [c]): the list of its L*D initial (B, H) slices (zeros when not given)."""
+        """For each state (h, [c]): the list of its L*D initial (B, H) slices (zeros when not given or None)."""
         LD, H = self.num_layers * self.num_directions, self.hidden_size
-        if state0 is None:
-            zeros = Tensor(np.zeros((B, H), self.dtype))
-            return [[zeros] * LD for _ in self.state_names]
+        zeros = Tensor(np.zeros((B, H), self.dtype))
         expected = (LD, H) if unbatched else (LD, B, H)
         states = []
-        for name, s in zip(self.state_names, state0):
+        for name, s in zip(self.state_names, state0 or [None] * len(self.state_names)):
+            if s is None:
+                states.append([zeros] * LD)
+                continue
             s = tensor(s)
             if s.shape != expected:
                 raise ValueError(f"{type(self).__name__}: expected {name} of shape {expected}, got {s.shape}")
+            check_dtype(type(self).__name__, name, s, self.dtype)
             states.append([s.reshape(B, H)] if LD == 1 else unbind(s.reshape(LD, B, H)))
         return states
 
@@ -188,7 +190,7 @@ class _Recurrent(Module):
             raise ValueError(
                 f"{name}: lengths must be integers of shape (B,) = ({B},), got {lengths.dtype} {lengths.shape}"
             )
-        if lengths.min() < 1 or lengths.max() > T:
+        if lengths.size and (lengths.min() < 1 or lengths.max() > T):
             raise ValueError(f"{name}: lengths must lie in [1, T] = [1, {T}], got {lengths.min()}..{lengths.max()}")
         return lengths
 
@@ -197,7 +199,8 @@ class _Recurrent(Module):
         lengths (B,) ints or None -> (output (T, B, D*H) [batch_first: (B, T, D*H)], h_n (L*D, B, H)).
 
         A layer with several states (LSTM: h and c) takes h0 as a tuple (h0, c0) and returns
-        (output, (h_n, c_n)), each state (L*D, B, H)."""
+        (output, (h_n, c_n)), each state (L*D, B, H); a part of the tuple may be None (zeros),
+        as LSTMCell takes it."""
         if len(self.state_names) == 1:
             output, (h_n,) = self._forward(x, None if h0 is None else (h0,), lengths)
             return output, h_n
@@ -230,7 +233,7 @@ class RNN(_Recurrent):
         checkpoint: int | None = None,
     ):
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"RNN: nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
+            raise ValueError(f"RNN: Unknown nonlinearity {nonlinearity!r}, expected one of {NONLINEARITIES}")
         self.nonlinearity = nonlinearity
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
@@ -263,7 +266,7 @@ class GRU(_Recurrent):
         fused: bool = True,
         checkpoint: int | None = None,
     ):
-        self.reset_after = reset_after
+        self.reset_after = check_flag("GRU", "reset_after", reset_after)
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype, fused, checkpoint
         )
