@@ -94,6 +94,71 @@ def test_cross_entropy_ignored_targets_get_no_gradient_and_no_count() -> None:
     np.testing.assert_allclose(x.grad[[0, 2]], kept.grad, rtol=1e-15)
 
 
+CE_SHAPES = [((5, 4), (5,)), ((3, 4, 2, 2), (3, 2, 2)), ((4,), ())]
+
+
+@pytest.mark.parametrize("shapes", CE_SHAPES, ids=["N,C", "N,C,d1,d2", "C"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "weight"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_weight_and_label_smoothing_match_torch(shapes, weighted, label_smoothing, reduction) -> None:
+    """Values and gradients to 1e-12 in float64, an ignored target included (except for the lone 0-d target)."""
+    rng = np.random.default_rng(len(shapes[0]))
+    z, t = rng.standard_normal(shapes[0]), rng.integers(0, 4, shapes[1])
+    if t.ndim:
+        t.flat[0] = -100
+    w = rng.uniform(0.1, 2.0, 4) if weighted else None
+    x = tr.Tensor(z.copy(), requires_grad=True)
+    loss = F.cross_entropy(x, t, reduction=reduction, weight=w, label_smoothing=label_smoothing)
+    g = rng.standard_normal(loss.shape)
+    loss.backward(g)
+    xt = torch.tensor(z, requires_grad=True)
+    kw = {"weight": None if w is None else torch.from_numpy(w), "label_smoothing": label_smoothing}
+    expected = TF.cross_entropy(xt, torch.from_numpy(t), reduction=reduction, **kw)
+    expected.backward(torch.from_numpy(np.asarray(g)))
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_cross_entropy_weight_and_label_smoothing_pass_gradcheck() -> None:
+    w, t = np.array([0.5, 2.0, 1.0]), np.array([[2, -100], [0, 1]])
+    for reduction in ("mean", "none"):
+        tr.gradcheck(
+            lambda x: F.cross_entropy(x, t, reduction=reduction, weight=w, label_smoothing=0.2),
+            np.random.default_rng(2).standard_normal((2, 3, 2)),
+        )
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": np.array([1.0, 2.0, 3.0])}, {"label_smoothing": 0.1}])
+def test_cross_entropy_mean_over_no_targets_is_nan_with_zero_gradient_as_torch(kw) -> None:
+    tkw = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    for z, t in [(np.ones((3, 3)), np.full(3, -100)), (np.ones((0, 3)), np.zeros(0, np.int64))]:
+        x, xt = tr.Tensor(z, requires_grad=True), torch.tensor(z, requires_grad=True)
+        loss, expected = F.cross_entropy(x, t, **kw), TF.cross_entropy(xt, torch.from_numpy(t), **tkw)
+        assert np.isnan(loss.item()) and np.isnan(expected.item())
+        loss.backward()
+        expected.backward()
+        assert x.grad.shape == z.shape and not x.grad.any() and not xt.grad.any()
+        for reduction, value in (("sum", 0.0), ("none", np.zeros(len(t)))):
+            np.testing.assert_array_equal(F.cross_entropy(x, t, reduction=reduction, **kw).data, value)
+
+
+def test_cross_entropy_keeps_float32_with_weight_and_smoothing() -> None:
+    x = tr.Tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([0, 2]), weight=np.array([1.0, 2.0, 3.0]), label_smoothing=0.1)
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_cross_entropy_refuses_bad_arguments_clearly() -> None:
+    with pytest.raises(ValueError, match=r"logits must have a class axis, shape \(C,\), \(N, C\)"):
+        F.cross_entropy(tr.Tensor(1.0), np.array(0))
+    with pytest.raises(ValueError, match=r"weight must have one entry per class, \(4,\), got \(3,\)"):
+        F.cross_entropy(np.zeros((2, 4)), np.array([0, 1]), weight=np.ones(3))
+    with pytest.raises(ValueError, match="label_smoothing must be between 0.0 and 1.0, got 1.5"):
+        F.cross_entropy(np.zeros((2, 4)), np.array([0, 1]), label_smoothing=1.5)
+
+
 # ---- binary_cross_entropy_with_logits -------------------------------------------------------
 
 
@@ -118,6 +183,7 @@ def test_one_hot_dtype_shape_and_range() -> None:
         F.one_hot(np.array([-1, 2]), 3)
     with pytest.raises(ValueError, match=r"\[0, 3\).*0\.\.3"):
         F.one_hot(np.array([0, 3]), 3)
+    np.testing.assert_array_equal(F.one_hot(tr.Tensor(np.array(1)), 3).data, [0, 1, 0])  # a 0-d index
 
 
 # ---- dropout ---------------------------------------------------------------------------------

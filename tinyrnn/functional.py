@@ -25,17 +25,30 @@ def _reduce(loss: Tensor, reduction: str, count=None) -> Tensor:
     return total if reduction == "sum" else total / (loss.size if count is None else count)
 
 
-def cross_entropy(logits, targets, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
-    """Negative log-likelihood of integer `targets` under softmax(`logits`).
+def cross_entropy(
+    logits, targets, reduction: str = "mean", ignore_index: int = -100, weight=None, label_smoothing: float = 0.0
+) -> Tensor:
+    """Negative log-likelihood of integer `targets` under softmax(`logits`), as torch's.
 
     Shapes as in torch: logits (C,), (N, C) or (N, C, d1, ...), with the classes
     on axis 1 (axis 0 for 1-D); targets (), (N,) or (N, d1, ...). Entries equal
     to `ignore_index` (padding) add nothing and are not counted by 'mean'.
+    weight (C,): a weight per class (a constant); label_smoothing e in [0, 1]
+    mixes the target with the uniform distribution over the C classes. With
+    log p_i = log_softmax(z_i), w = weight (ones if None), t_i the target:
 
-    One op, because its gradient is the one every classifier starts from:
-        loss_i = -log softmax(z_i)[t_i]       dloss_i/dz_i = softmax(z_i) - onehot(t_i)
+        loss_i = (1 - e) w[t_i] (-log p_i[t_i]) + (e / C) sum_c w_c (-log p_i[c])     (0 if ignored)
+        'sum':  sum_i loss_i      'mean':  sum_i loss_i / sum_i w[t_i] (over targets not ignored)
+
+    so a mean over no targets (all ignored, or an empty batch) is 0/0 = NaN, as in
+    torch, and its gradient is 0. One op, because its gradient is the one every
+    classifier starts from: with loss_i = -sum_c A_ic log p_i[c],
+
+        dloss_i/dz_i = p_i sum_c A_ic - A_i        (= softmax(z_i) - onehot(t_i) without weight and smoothing)
     """
     logits = tensor(logits)
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class axis, shape (C,), (N, C) or (N, C, d1, ...); got ()")
     targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     axis = 1 if logits.ndim >= 2 else 0
     num_classes = logits.shape[axis]
@@ -46,32 +59,51 @@ def cross_entropy(logits, targets, reduction: str = "mean", ignore_index: int = 
         raise ValueError(f"cross_entropy: logits {logits.shape} need targets of shape {expected}, got {targets.shape}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    keep = np.asarray(targets != ignore_index)  # an array even for 0-d targets, so /= stays in place
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing!r}")
+    z = logits.data
+    w = None if weight is None else as_array(weight, z.dtype)
+    if w is not None and w.shape != (num_classes,):
+        raise ValueError(f"cross_entropy: weight must have one entry per class, ({num_classes},), got {w.shape}")
+    keep = np.asarray(targets != ignore_index)  # an array even for 0-d targets
     outside = keep & ((targets < 0) | (targets >= num_classes))
     if outside.any():
         raise ValueError(f"cross_entropy: target {targets[outside].flat[0]} is outside [0, {num_classes})")
     index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
-    index.insert(axis, np.where(keep, targets, 0))
+    safe = np.where(keep, targets, 0)
+    index.insert(axis, safe)
     index = tuple(index)  # logits[index]: the target's entry at every position
 
-    z = logits.data
     shifted = z - z.max(axis=axis, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # stable log-softmax
-    weight = keep.astype(z.dtype)  # 0 at ignored positions
+    kept = keep.astype(z.dtype)  # 1, or 0 where ignored
+    w_t = kept if w is None else w[safe] * kept  # w[t_i], 0 if ignored
+    a_t = (1 - label_smoothing) * w_t  # A_i at the target
+    losses = -log_p[index] * a_t
+    classes = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # per-position values broadcast over the classes
+    if label_smoothing:
+        w_c = np.ones(num_classes, z.dtype) if w is None else w  # A_ic = (e / C) w_c off the target
+        w_c = w_c.reshape((-1,) + (1,) * (z.ndim - axis - 1))
+        losses = losses - (log_p * w_c).sum(axis=axis) * (label_smoothing / num_classes * kept)
+    scale = np.ones((), z.dtype)
     if reduction == "mean":
+        total = w_t.sum()
+        scale = np.asarray(1 / total if total else 0.0, z.dtype)  # the gradient of a mean over nothing is 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            weight /= keep.sum()  # NaN when every target is ignored, as in torch
-    losses = -log_p[index] * weight  # weighted -log p(target), shape of targets
-
-    classes_as_1 = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # g_i broadcast over the classes
+            value = np.asarray(losses.sum() / total)  # NaN over nothing, as in torch
+    else:
+        value = losses if reduction == "none" else np.asarray(losses.sum())
 
     def vjp(g):
-        g_i = g * weight  # dL/dloss_i: g itself ('none'), or the scalar g times i's weight
-        grad = np.exp(log_p) * g_i.reshape(classes_as_1)  # softmax(z_i) g_i ...
-        grad[index] -= g_i  # ... minus onehot(t_i) g_i
+        g = g * scale  # dL/dloss_i: g itself ('none'), or the scalar g times 1 or 1 / sum w[t_i]
+        sum_a = a_t + label_smoothing / num_classes * kept * w_c.sum() if label_smoothing else a_t  # sum_c A_ic
+        grad = np.exp(log_p) * (g * sum_a).reshape(classes)  # p_i sum_c A_ic ...
+        if label_smoothing:
+            grad -= label_smoothing / num_classes * w_c * (g * kept).reshape(classes)  # ... minus A_i
+        grad[index] -= g * a_t
         return (grad,)
 
-    return make(losses if reduction == "none" else np.asarray(losses.sum()), (logits,), vjp)
+    return make(value, (logits,), vjp)
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
@@ -86,7 +118,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
 
 def one_hot(indices, num_classes: int, dtype=np.float64) -> Tensor:
     """(..., num_classes) array with a 1 at each index: a constant, no gradient."""
-    indices = np.asarray(indices)
+    indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
     if indices.size and (indices.min() < 0 or indices.max() >= num_classes):
