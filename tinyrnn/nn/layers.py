@@ -88,7 +88,7 @@ class Embedding(Module):
         if not np.issubdtype(indices.dtype, np.integer):
             raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
         if indices.size and (indices.min() < 0 or indices.max() >= self.num_embeddings):
-            raise ValueError(
+            raise IndexError(  # as torch
                 f"Embedding: indices must lie in [0, {self.num_embeddings}), got {indices.min()}..{indices.max()}"
             )
         rows = self.weight[indices]
