@@ -31,13 +31,13 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 _limiter = None  # threadpoolctl's limiter, kept: the limit lasts as long as the program
 
 
-def use_one_blas_thread() -> str:
+def use_one_blas_thread() -> None:
     """Make NumPy's BLAS use one thread, unless the user chose a number in the environment
-    (any of THREAD_VARIABLES set). Returns what it did: "left to the user", "threadpoolctl",
-    or "unchanged" (threadpoolctl is not installed; a RuntimeWarning says what to do)."""
+    (any of THREAD_VARIABLES set). Without threadpoolctl nothing changes, and a
+    RuntimeWarning says what to do."""
     global _limiter
     if any(var in os.environ for var in THREAD_VARIABLES):
-        return "left to the user"
+        return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -48,17 +48,16 @@ def use_one_blas_thread() -> str:
             RuntimeWarning,
             stacklevel=2,
         )
-        return "unchanged"
+        return
     _limiter = threadpool_limits(limits=1, user_api="blas")
-    return "threadpoolctl"
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
 
 
-def keep_freed_memory() -> bool:
+def keep_freed_memory() -> None:
     """Ask glibc's malloc to keep freed memory for the next allocation instead of handing it
-    back to the system; returns whether it could (False elsewhere than glibc: macOS, musl, Windows).
+    back to the system (elsewhere than glibc: macOS, musl, Windows, it does nothing).
 
     A training step allocates and frees the same large arrays every time. By default glibc
     returns them to the system (munmap, or trimming its heap) and the next step gets fresh
@@ -69,8 +68,7 @@ def keep_freed_memory() -> bool:
     time of dinos' default run -20%, of charlm's -25%. The task CLIs call it; a training
     script chooses by calling it once."""
     if platform.libc_ver()[0] != "glibc":
-        return False
+        return
     mallopt = ctypes.CDLL(None).mallopt
     mallopt(M_MMAP_THRESHOLD, 32 << 20)
     mallopt(M_TRIM_THRESHOLD, 256 << 20)
-    return True
