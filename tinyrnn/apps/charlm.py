@@ -171,8 +171,9 @@ def build_parser() -> ArgumentParser:
         "--sampling",
         choices=sorted(SAMPLERS),
         default="sequential",
-        help="minibatches: random windows, each "
-        "from a zero state, or sequential ones that carry the (detached) state from batch to batch",
+        help="minibatches: random windows, each from a zero state (cut at a new offset every epoch; "
+        "random-fixed: the same windows every epoch, as in d2l's first edition), or sequential ones that carry "
+        "the (detached) state from batch to batch",
     )
     p.add_argument(
         "--prefix",

@@ -125,12 +125,16 @@ class Outputs:
 
     def report(self) -> str:
         """What happened to each output, for the last line of a failed or interrupted run."""
+        kept = [f"{option} {self.paths[option]}" for option in ORDER if self.existed.get(option)]
+        kept = [k for k in kept if k.split(" ", 1)[0] not in self.written]
+        note = f" ({', '.join(kept)}: the old file is kept)" if kept else ""
         if not self.written:
-            kept = [f"{option} {self.paths[option]}" for option in ORDER if self.existed.get(option)]
-            return "nothing was saved" + (f" ({', '.join(kept)}: the old file is kept)" if kept else "")
+            return "nothing was saved" + note
         done = [f"{option} {self.paths[option]}" for option in self.written]
-        rest = [f"{option} {self.paths[option]}" for option in ORDER if option in self.paths and option not in done]
-        return "wrote " + ", ".join(done) + (f"; not written: {', '.join(rest)}" if rest else "")
+        rest = [
+            f"{option} {self.paths[option]}" for option in ORDER if option in self.paths and option not in self.written
+        ]
+        return "wrote " + ", ".join(done) + (f"; not written: {', '.join(rest)}{note}" if rest else "")
 
 
 def write_json(path: str, data: dict) -> None:
