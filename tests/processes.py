@@ -17,6 +17,18 @@ from contextlib import contextmanager
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
+def run_task(task: str, *args, cwd=None, env=ENV) -> subprocess.CompletedProcess:
+    """`python -m tinyrnn.TASK args` run to its end (at most 300 s), its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", f"tinyrnn.{task}", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 

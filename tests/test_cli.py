@@ -3,10 +3,10 @@
 import os
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pytest
+from processes import run_task
 
 import tinyrnn as tr
 from tinyrnn.apps import cli
@@ -73,18 +73,6 @@ ONE_STEP = {  # exactly one optimiser step: no loss ever sees its update
     "seq2seq": ["--epochs", "1", "--count", "5"],
     "tagging": ["--epochs", "1", "--train", "5"],
 }
-
-
-def run_task(task: str, *args, cwd=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", f"tinyrnn.{task}", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:

@@ -6,29 +6,16 @@ Runs are one or a few steps long; each test names the failure it guards against.
 import json
 import os
 import signal
-import subprocess
 import sys
 
 import pytest
-from processes import ENV, finish, task_process, wait_for
+from processes import ENV, finish, run_task, task_process, wait_for
 
 from tinyrnn.apps import dinos
 from tinyrnn.apps.outputs import Outputs
 
 PROG = "python -m tinyrnn.dinos"
 QUICK = ("--steps", 1, "--sample", 2)
-
-
-def run(task, *args, cwd, env=ENV, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", f"tinyrnn.{task}", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kw,
-    )
 
 
 def refused(result, *words):
@@ -45,7 +32,7 @@ def refused(result, *words):
 def saved(tmp_path_factory):
     """A folder with a good checkpoint, model.npz, and the bytes it holds."""
     folder = tmp_path_factory.mktemp("outputs")
-    result = run("dinos", *QUICK, "--save", "model.npz", cwd=folder)
+    result = run_task("dinos", *QUICK, "--save", "model.npz", cwd=folder)
     assert result.returncode == 0, result.stderr
     return folder, (folder / "model.npz").read_bytes()
 
@@ -60,13 +47,15 @@ def no_temporary_files(folder):
 def test_a_metrics_name_too_long_is_refused_before_training_and_the_old_model_stays(saved):
     folder, good = saved
     long = "m" * 250 + ".json"  # the name itself fits (255 bytes), its temporary name does not
-    stderr = refused(run("dinos", *QUICK, "--save", "model.npz", "--metrics", long, cwd=folder), "name is too long")
+    stderr = refused(
+        run_task("dinos", *QUICK, "--save", "model.npz", "--metrics", long, cwd=folder), "name is too long"
+    )
     assert "--metrics" in stderr and "this file system allows 255" in stderr
     assert (folder / "model.npz").read_bytes() == good and no_temporary_files(folder)
 
 
 def test_a_save_name_too_long_for_its_temporary_name_is_refused_before_training(tmp_path):
-    refused(run("dinos", *QUICK, "--save", "s" * 240 + ".npz", cwd=tmp_path), "--save", "name is too long")
+    refused(run_task("dinos", *QUICK, "--save", "s" * 240 + ".npz", cwd=tmp_path), "--save", "name is too long")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -94,13 +83,19 @@ def test_outputs_that_are_inputs_of_the_run_are_refused(saved, tmp_path):
     (tmp_path / "names.txt").write_text("rex\nbob\nann\n", encoding="utf-8")
     (tmp_path / "link.txt").symlink_to(tmp_path / "names.txt")
     refused(
-        run("dinos", "--load", folder / "model.npz", "--metrics", folder / "model.npz", cwd=tmp_path),
+        run_task("dinos", "--load", folder / "model.npz", "--metrics", folder / "model.npz", cwd=tmp_path),
         f"--metrics {folder / 'model.npz'}: is the --load file of this run",
     )
-    refused(run("dinos", "--data", "names.txt", "--save", "names.txt", cwd=tmp_path), "--save names.txt: is the --data")
-    refused(run("dinos", "--data", "names.txt", "--save", "link.txt", cwd=tmp_path), "is the --data file of this run")
-    refused(run("charlm", "--data", "names.txt", "--metrics", "link.txt", cwd=tmp_path), "is the --data file")
-    refused(run("dinos", *QUICK, "--save", "x.json", "--metrics", "x.json", cwd=tmp_path), "the same file as --metrics")
+    refused(
+        run_task("dinos", "--data", "names.txt", "--save", "names.txt", cwd=tmp_path), "--save names.txt: is the --data"
+    )
+    refused(
+        run_task("dinos", "--data", "names.txt", "--save", "link.txt", cwd=tmp_path), "is the --data file of this run"
+    )
+    refused(run_task("charlm", "--data", "names.txt", "--metrics", "link.txt", cwd=tmp_path), "is the --data file")
+    refused(
+        run_task("dinos", *QUICK, "--save", "x.json", "--metrics", "x.json", cwd=tmp_path), "the same file as --metrics"
+    )
     assert (folder / "model.npz").read_bytes() == good
     assert (tmp_path / "names.txt").read_text() == "rex\nbob\nann\n"
 
@@ -112,7 +107,9 @@ def test_a_link_is_followed_and_stays_a_link(tmp_path):
     (tmp_path / "real.json").write_text("{}")
     (tmp_path / "link.json").symlink_to("real.json")
     assert (
-        run("tagging", "--train", 20, "--test", 5, "--epochs", 1, "--metrics", "link.json", cwd=tmp_path).returncode
+        run_task(
+            "tagging", "--train", 20, "--test", 5, "--epochs", 1, "--metrics", "link.json", cwd=tmp_path
+        ).returncode
         == 0
     )
     assert (tmp_path / "link.json").is_symlink()
@@ -121,8 +118,10 @@ def test_a_link_is_followed_and_stays_a_link(tmp_path):
 
 def test_a_fifo_or_a_device_is_refused(tmp_path):
     os.mkfifo(tmp_path / "pipe")
-    refused(run("dinos", *QUICK, "--save", "pipe", cwd=tmp_path), "--save pipe: exists and is not a regular file")
-    refused(run("tagging", "--metrics", "/dev/null", cwd=tmp_path), "--metrics /dev/null: exists and is not a regular")
+    refused(run_task("dinos", *QUICK, "--save", "pipe", cwd=tmp_path), "--save pipe: exists and is not a regular file")
+    refused(
+        run_task("tagging", "--metrics", "/dev/null", cwd=tmp_path), "--metrics /dev/null: exists and is not a regular"
+    )
 
 
 # ---- items 4, 8: what an interrupted or terminated run says and leaves ----------------------
@@ -190,7 +189,7 @@ def test_stdout_closed_early_the_run_still_finishes_and_saves(tmp_path):
 def test_a_terminal_that_cannot_print_the_names_gets_replacement_characters(tmp_path):
     (tmp_path / "towns.txt").write_text("ærø\nøster\nzürich\nkraków\nsão\n", encoding="utf-8")
     env = {**ENV, "PYTHONIOENCODING": "ascii"}
-    result = run("dinos", "--data", "towns.txt", *QUICK, "--save", "modèle.npz", cwd=tmp_path, env=env)
+    result = run_task("dinos", "--data", "towns.txt", *QUICK, "--save", "modèle.npz", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "saved the model to mod?le.npz" in result.stdout  # the path, printed with a replacement character
     assert (tmp_path / "modèle.npz").exists()
@@ -201,26 +200,28 @@ def test_a_terminal_that_cannot_print_the_names_gets_replacement_characters(tmp_
 
 @pytest.mark.parametrize("task", ["dinos", "charlm", "seq2seq", "tagging", "binary_add"])
 def test_a_batch_size_of_zero_names_the_flag(task, tmp_path):
-    refused(run(task, "--batch", 0, cwd=tmp_path), "argument --batch: must be > 0, got 0")
+    refused(run_task(task, "--batch", 0, cwd=tmp_path), "argument --batch: must be > 0, got 0")
 
 
 def test_a_prefix_with_a_line_break_is_refused(tmp_path):
-    refused(run("dinos", "--prefix", "ab\ncd", cwd=tmp_path), "must not contain a line break")
+    refused(run_task("dinos", "--prefix", "ab\ncd", cwd=tmp_path), "must not contain a line break")
 
 
 def test_seq2seq_refuses_a_huge_count_and_an_empty_translate_before_training(tmp_path):
-    refused(run("seq2seq", "--count", 100_000_000, cwd=tmp_path), "--count 100,000,000: at most 1,000,000")
-    refused(run("seq2seq", "--translate", "", cwd=tmp_path), "--translate: a source to translate must not be empty")
+    refused(run_task("seq2seq", "--count", 100_000_000, cwd=tmp_path), "--count 100,000,000: at most 1,000,000")
+    refused(
+        run_task("seq2seq", "--translate", "", cwd=tmp_path), "--translate: a source to translate must not be empty"
+    )
 
 
 @pytest.mark.parametrize("task", ["dinos", "charlm"])
 def test_an_endless_data_file_is_refused_with_the_size_limit(task, tmp_path):
-    refused(run(task, "--data", "/dev/zero", cwd=tmp_path), "/dev/zero: larger than 100,000,000 bytes")
+    refused(run_task(task, "--data", "/dev/zero", cwd=tmp_path), "/dev/zero: larger than 100,000,000 bytes")
 
 
 def test_cr_only_line_endings_are_lines(tmp_path):
     (tmp_path / "mac.txt").write_bytes(b"rex\rbob\rann\rkim\r")
-    result = run("dinos", "--data", "mac.txt", *QUICK, "--metrics", "m.json", cwd=tmp_path)
+    result = run_task("dinos", "--data", "mac.txt", *QUICK, "--metrics", "m.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("4 names from mac.txt")
 
@@ -228,13 +229,13 @@ def test_cr_only_line_endings_are_lines(tmp_path):
 def test_the_course_capitalised_names_are_lowercased_with_one_line_saying_so(tmp_path):
     names = ["Aachenosaurus", "Aardonyx", "Abelisaurus", "abelisaurus", "Zuniceratops"]
     (tmp_path / "dinos.txt").write_text("\n".join(names) + "\n")
-    result = run("dinos", "--data", "dinos.txt", *QUICK, "--metrics", "m.json", cwd=tmp_path)
+    result = run_task("dinos", "--data", "dinos.txt", *QUICK, "--metrics", "m.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "--data dinos.txt: names lowercased, as the course does (--keep-case keeps capitals)"
     lowered = len(set("".join(names).lower())) + 1  # the letters and the end of a name
     assert lines[1].startswith("4 names from dinos.txt") and f"alphabet of {lowered} " in lines[1]
-    kept = run("dinos", "--data", "dinos.txt", "--keep-case", *QUICK, cwd=tmp_path)
+    kept = run_task("dinos", "--data", "dinos.txt", "--keep-case", *QUICK, cwd=tmp_path)
     assert kept.stdout.startswith("5 names from dinos.txt")
     assert f"alphabet of {len(set(''.join(names))) + 1} " in kept.stdout and "lowercased" not in kept.stdout
 
@@ -243,7 +244,7 @@ def test_eval_on_the_course_file_scores_the_bundled_model(saved, tmp_path):
     folder, _ = saved
     names = [n.capitalize() for n in dinos.read_names(dinos.bundled_path())[:50]]
     (tmp_path / "dinos.txt").write_text("\n".join(names) + "\n")
-    result = run("dinos", "--load", folder / "model.npz", "--no-train", "--eval", "dinos.txt", cwd=tmp_path)
+    result = run_task("dinos", "--load", folder / "model.npz", "--no-train", "--eval", "dinos.txt", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "--eval dinos.txt: names lowercased, as the course does" in result.stdout
     assert "  --eval    " in result.stdout and "(50 names in dinos.txt)" in result.stdout

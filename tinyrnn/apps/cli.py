@@ -1,10 +1,11 @@
 """The command-line plumbing shared by the task modules (charlm, dinos, binary_add, seq2seq, tagging).
 
 Their contract: --help documents every option with its default; a bad argument
-or file is one line on stderr and exit code 2, a diverged run exit code 1 and
-Ctrl-C exit code 130, neither of which leaves a file behind; outputs are
-checked before training and written atomically after it. Every task judges
-divergence by the same rule, DivergenceCheck's.
+or file is one line on stderr and exit code 2, a diverged run exit code 1,
+Ctrl-C exit code 130 and SIGTERM 143, none of which leaves a file behind or
+touches an old one; outputs are checked before training and written atomically
+after it (tinyrnn/apps/outputs.py). Every task judges divergence by the same
+rule, DivergenceCheck's; the training step itself is tinyrnn/apps/training.py.
 """
 
 from __future__ import annotations
