@@ -8,8 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+from processes import finish, task_process, wait_for
 
 import tinyrnn as tr
+from tinyrnn.apps.checkpoint import LAYOUT
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -81,12 +83,11 @@ def test_truncated_checkpoint_and_missing_file_give_one_line(tmp_path):
 def test_a_checkpoint_of_something_else_is_refused(tmp_path):
     other = tmp_path / "other.npz"
     tr.save({"model": {"weight": np.zeros(3)}, "config": {"task": "charlm"}}, other)
-    assert_usage_error(cli("--load", str(other)), "not a binary_add model")
-    tr.save(
-        {"model": {"U": np.zeros((2, 4))}, "config": {"task": "binary_add", "cell": "sigmoid", "hidden": 4, "bits": 8}},
-        other,
-    )
-    assert_usage_error(cli("--load", str(other)), "damaged binary_add model", "missing keys")
+    assert_usage_error(cli("--load", str(other)), "not one saved by tinyrnn.binary_add")
+    config = {"cell": "sigmoid", "hidden": 4, "bits": 8}
+    meta = {"task": "tinyrnn.binary_add", "layout": LAYOUT, "config": config, "vocab": None}
+    tr.save({"model": {"U": np.zeros((2, 4))}, "meta": meta}, other)
+    assert_usage_error(cli("--load", str(other)), "damaged tinyrnn.binary_add checkpoint", "missing keys")
 
 
 def test_save_into_a_missing_directory_fails_before_training(tmp_path):
@@ -161,17 +162,10 @@ def test_an_interrupted_run_leaves_the_old_checkpoint_alone(tmp_path):
     path = tmp_path / "m.npz"
     assert cli("--steps", "2", "--test-bits", "8", "--save", str(path)).returncode == 0
     before = path.read_bytes()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tinyrnn.binary_add", "--steps", "1000000", "--check-every", "1", "--save", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    proc.stdout.readline()  # the header: training has started
-    proc.stdout.readline()  # the first progress line
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with task_process("binary_add", "--steps", 1000000, "--check-every", 1, "--save", path) as proc:
+        wait_for(proc, "step")  # the first progress line: training is under way
+        proc.send_signal(signal.SIGINT)
+        _, err = finish(proc)
     assert proc.returncode == 130 and "interrupted; nothing was saved" in err and "Traceback" not in err
     assert path.read_bytes() == before
 

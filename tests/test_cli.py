@@ -1,53 +1,15 @@
 """The plumbing every task's command line shares (tinyrnn/apps/cli.py)."""
 
-import ctypes
 import os
-import platform
 import re
 import subprocess
-import sys
 
-import numpy as np  # also loads NumPy's OpenBLAS into this process
+import numpy as np
 import pytest
+from processes import run_task
 
 import tinyrnn as tr
 from tinyrnn.apps import cli
-
-
-def _openblas_libs() -> list[ctypes.CDLL]:
-    with open("/proc/self/maps") as f:
-        paths = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line}
-    return [lib for lib in map(ctypes.CDLL, paths) if hasattr(lib, "scipy_openblas_get_num_threads64_")]
-
-
-def _threads() -> list[int]:
-    return [lib.scipy_openblas_get_num_threads64_() for lib in _openblas_libs()]
-
-
-@pytest.fixture
-def restore_threads():
-    before = _threads() if sys.platform == "linux" else []
-    if not before and not os.environ.get("CI"):  # CI runs on Linux with NumPy's wheels: there it must work
-        pytest.skip("use_one_blas_thread acts on NumPy's scipy-openblas on Linux only")
-    yield before
-    for lib, n in zip(_openblas_libs(), before):
-        lib.scipy_openblas_set_num_threads64_(n)
-
-
-def test_tasks_ask_openblas_for_one_thread(monkeypatch, restore_threads) -> None:
-    for var in cli.BLAS_THREAD_VARIABLES:
-        monkeypatch.delenv(var, raising=False)
-    assert restore_threads, "NumPy's OpenBLAS was not found in this process"
-    cli.use_one_blas_thread()
-    assert _threads() == [1] * len(restore_threads)
-
-
-def test_a_users_thread_setting_is_left_alone(monkeypatch, restore_threads) -> None:
-    for lib in _openblas_libs():
-        lib.scipy_openblas_set_num_threads64_(2)
-    monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    cli.use_one_blas_thread()
-    assert _threads() == [2] * len(restore_threads)
 
 
 @pytest.mark.parametrize("text, ok", [("3", True), ("0", False), ("-1", False)])
@@ -111,18 +73,6 @@ ONE_STEP = {  # exactly one optimiser step: no loss ever sees its update
     "seq2seq": ["--epochs", "1", "--count", "5"],
     "tagging": ["--epochs", "1", "--train", "5"],
 }
-
-
-def run_task(task: str, *args, cwd=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", f"tinyrnn.{task}", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
@@ -204,35 +154,3 @@ def test_an_unreadable_input_file_is_named_with_its_option(task, option, tmp_pat
     for name, reason in (("missing.txt", "no such file"), ("folder", "directory")):
         line = one_line_error(run_task(task, option, name, cwd=tmp_path))
         assert f"error: {option} {name}: " in line and reason in line.lower(), line
-
-
-FAULT_PROBE = """
-import resource, sys
-import numpy as np
-from tinyrnn.apps import cli
-if sys.argv[1] == "keep":
-    cli.keep_freed_memory()
-def step():  # like a training step: large arrays written, then all freed
-    arrays = [np.ones(1 << 20) for _ in range(4)]  # 4 x 8 MB
-    del arrays
-step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
-    step()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
-"""
-
-
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="keep_freed_memory tunes glibc's malloc")
-def test_freed_memory_is_reused_not_faulted_in_again() -> None:
-    """By default glibc hands the step's 32 MB back and faults fresh pages in on every
-    step (~2,000 faults here: 4 KB pages, some faulted in together); after
-    keep_freed_memory() the step reuses its memory (no fault here)."""
-
-    def faults(mode: str) -> float:
-        out = subprocess.run([sys.executable, "-c", FAULT_PROBE, mode], capture_output=True, text=True, check=True)
-        return float(out.stdout)
-
-    default, kept = faults("default"), faults("keep")
-    assert default > 1000, f"the default allocator should fault the step's pages in again ({default} per step)"
-    assert kept < 0.05 * default, f"{kept} page faults per step with keep_freed_memory, {default} without"

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from processes import finish, task_process, wait_for
 
 from tinyrnn.data.names import bundled_path, read_names, split_names
 from tinyrnn.io import save
@@ -95,7 +96,7 @@ def test_eval_scores_another_list(work):
 def test_any_list_of_names_any_characters(tmp_path):
     names = ["Ærøskøbing", "Øster Vrå", "東京", "Zürich", "São Paulo", "Kraków"]
     (tmp_path / "towns.txt").write_text("\n".join(names), encoding="utf-8")
-    m = metrics_of("--data", "towns.txt", "--steps", 3, "--batch", 2, "--prefix", "Ø", cwd=tmp_path)
+    m = metrics_of("--data", "towns.txt", "--keep-case", "--steps", 3, "--batch", 2, "--prefix", "Ø", cwd=tmp_path)
     assert all(s.startswith("Ø") for s in m["samples"])
 
 
@@ -170,22 +171,10 @@ def test_a_failed_run_keeps_the_good_checkpoint(work):
 
 def test_ctrl_c_saves_nothing(work):
     good = (work / "model.npz").read_bytes()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tinyrnn.dinos", "--steps", "100000", "--save", "model.npz"],
-        cwd=work,
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in proc.stdout:
-            if line.startswith("step"):  # training is under way
-                break
+    with task_process("dinos", "--steps", 100000, "--save", "model.npz", cwd=work) as proc:
+        wait_for(proc, "step")  # training is under way
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+        _, err = finish(proc)
     assert proc.returncode == 130
-    assert err == f"{PROG}: interrupted; nothing was saved\n"
+    assert err == f"{PROG}: interrupted; nothing was saved (--save model.npz: the old file is kept)\n"
     assert_untouched(work, "model.npz", good)

@@ -7,7 +7,6 @@ notebooks check their own claims with asserts (tinyrnn == NumPy by hand ==
 torch), so a wrong number fails the test like an exception does.
 """
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -17,9 +16,6 @@ from nbclient import NotebookClient
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 120  # seconds; a whole notebook takes under 60 s on a 2-core machine
-# One BLAS thread, as the benchmarks use: the notebooks' matrices are tiny, and idle BLAS threads
-# busy-wait, which slows everything down on a small shared machine (see PERF_NOTES).
-KERNEL_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def test_the_notebooks_are_there_numbered_in_reading_order():
@@ -36,9 +32,18 @@ def test_notebook_is_committed_with_its_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_starts_with_the_clis_runtime_settings(path):
+    """The first code cell sets one BLAS thread and malloc's reuse itself (tinyrnn.runtime), as the CLIs do,
+    so a notebook runs as fast in plain Jupyter as the CLIs run, with no environment set up for it."""
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    lines = first.source.splitlines()
+    assert "use_one_blas_thread()" in " ".join(lines) and "keep_freed_memory()" in " ".join(lines)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
     )
-    client.execute(env=KERNEL_ENV)  # raises CellExecutionError naming the cell and the error
+    client.execute()  # raises CellExecutionError naming the cell and the error

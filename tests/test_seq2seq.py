@@ -11,7 +11,8 @@ import pytest
 
 import tinyrnn as tr
 from tinyrnn import functional as F
-from tinyrnn.apps.seq2seq import Seq2Seq, Task, opposite_pairs, pad, reverse_pairs
+from tinyrnn.apps.seq2seq import Seq2Seq, Task, opposite_pairs, reverse_pairs
+from tinyrnn.data.padding import IGNORE, pad
 
 PAIRS = [("abc", "cba"), ("hello", "olleh"), ("xy", "yx")]
 
@@ -29,7 +30,7 @@ def small_model(task: Task, cell: str = "gru") -> Seq2Seq:
 
 
 def test_pad_is_time_major_with_lengths():
-    out, lengths = pad([np.array([1, 2, 3]), np.array([4])], pad_id=0)
+    out, lengths = pad([np.array([1, 2, 3]), np.array([4])], 0)
     np.testing.assert_array_equal(out, [[1, 4], [2, 0], [3, 0]])
     np.testing.assert_array_equal(lengths, [3, 1])
 
@@ -41,7 +42,8 @@ def test_batch_adds_bos_and_eos_around_the_target():
     assert v.decode(src[:, 0]) == "hello" and v.decode(src[:2, 1]) == "xy"
     np.testing.assert_array_equal(lengths, [5, 2])
     assert [v.tokens[i] for i in tgt_in[:, 1]] == ["<bos>", "y", "x", "<pad>", "<pad>", "<pad>"]
-    assert [v.tokens[i] for i in tgt_out[:, 1]] == ["y", "x", "<eos>", "<pad>", "<pad>", "<pad>"]
+    assert [v.tokens[i] for i in tgt_out[:3, 1]] == ["y", "x", "<eos>"]
+    assert list(tgt_out[3:, 1]) == [IGNORE] * 3  # padded targets: left out of the loss
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])

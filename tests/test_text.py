@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from tinyrnn.data.text import (
     UNK,
     Vocab,
+    fixed_random_batches,
     min_length,
     perplexity,
     random_batches,
@@ -79,6 +80,18 @@ def test_read_text_drops_bom_and_normalises_newlines(tmp_path):
     path = tmp_path / "t.txt"
     path.write_bytes("\ufeff春风\r\n秋雨\n".encode())
     assert read_text(path) == "春风\n秋雨\n"
+    path.write_bytes(b"old mac\rline\r\rend")  # CR alone: the classic Mac OS line ending
+    assert read_text(path) == "old mac\nline\n\nend"
+
+
+def test_read_text_refuses_a_file_over_the_limit_without_reading_it_all(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * 101)
+    assert read_text(path, limit=101) == "a" * 101
+    with pytest.raises(ValueError, match=r"big.txt: larger than 100 bytes, the most tinyrnn reads as text"):
+        read_text(path, limit=100)
+    with pytest.raises(ValueError, match=r"/dev/zero: larger than 1,000 bytes"):
+        read_text("/dev/zero", limit=1000)  # endless: refused after limit + 1 bytes
 
 
 # ---- samplers -------------------------------------------------------------------
@@ -128,17 +141,31 @@ def test_sequential_batches_continue_each_row(shape, seed):
     assert len(batches) == per_row // steps
 
 
+def test_the_first_editions_sampler_cuts_the_same_windows_every_epoch():
+    """d2l's first edition: windows at 0, steps, 2 steps, ... in a new order each epoch."""
+    rng = np.random.default_rng(0)
+    epochs = [[x for x, _ in fixed_random_batches(np.arange(503), 4, 5, rng)] for _ in range(3)]
+    starts = [sorted(np.concatenate([x[0] for x in epoch]).tolist()) for epoch in epochs]
+    assert starts[0] == starts[1] == starts[2] == list(range(0, 5 * (502 // 5 // 4 * 4), 5))[: len(starts[0])]
+    assert all(s % 5 == 0 for s in starts[0]) and len(starts[0]) == 502 // 5 // 4 * 4
+    orders = [np.concatenate([x[0] for x in epoch]).tolist() for epoch in epochs]
+    assert orders[0] != orders[1]  # shuffled anew
+    for epoch in epochs:
+        for x in epoch:
+            np.testing.assert_array_equal(np.diff(x, axis=0), 1)
+
+
 def test_exactly_min_length_gives_one_batch_in_both_modes():
     n = min_length(3, 4)
     assert n == 13
     rng = np.random.default_rng(0)
-    for sampler in (random_batches, sequential_batches):
+    for sampler in (random_batches, fixed_random_batches, sequential_batches):
         batches = list(sampler(np.arange(n), 3, 4, rng))
         assert len(batches) == 1
 
 
 def test_too_short_text_is_a_clear_error():
-    for sampler in (random_batches, sequential_batches):
+    for sampler in (random_batches, fixed_random_batches, sequential_batches):
         with pytest.raises(ValueError, match="the text has 12 characters: batch 3 x num_steps 4 needs at least 13"):
             next(sampler(np.arange(12), 3, 4, np.random.default_rng(0)))
         with pytest.raises(ValueError, match=">= 1"):

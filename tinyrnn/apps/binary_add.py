@@ -30,20 +30,13 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn
+from tinyrnn.apps.checkpoint import checkpoint, load_checkpoint
 from tinyrnn.apps.cli import CELLS as LAYERS  # 'rnn', 'gru', 'lstm' -> tr.nn's layer
-from tinyrnn.apps.cli import (
-    EXIT_CODES,
-    OPTIMIZERS,
-    ArgumentParser,
-    DivergenceCheck,
-    check_output_path,
-    input_error,
-    non_negative,
-    positive,
-    run_cli,
-)
+from tinyrnn.apps.cli import EXIT_CODES, ArgumentParser, non_negative, positive, run_cli
+from tinyrnn.apps.outputs import Outputs
+from tinyrnn.apps.training import OPTIMIZERS, Trainer, due
 from tinyrnn.data.bits import EVAL_SEED, EXHAUSTIVE_LIMIT, evaluation_pairs, from_bits, random_pairs, sequences
-from tinyrnn.io import load, save
+from tinyrnn.io import save
 from tinyrnn.nn.module import init_uniform
 from tinyrnn.ops import sigmoid, stack, unbind
 from tinyrnn.random import get_rng, manual_seed
@@ -144,19 +137,13 @@ def train(model: nn.Module, cfg: Config, log=print) -> dict:
     steps, test the training width and log progress; `converged_at_step` is the first
     check at 100% exact-match (None if none was). TrainingError if training diverges
     (tinyrnn.apps.cli.DivergenceCheck's rule)."""
-    opt = OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr)
+    trainer = Trainer(model.parameters(), cfg.optimizer, cfg.lr)
     check_a, check_b, how = evaluation_pairs(cfg.bits, cfg.test_pairs)
     rng, converged, recent, start = get_rng(), None, [], time.perf_counter()
-    divergence = DivergenceCheck("try a lower --lr")
     for step in range(1, cfg.steps + 1):
         x, y = sequences(*random_pairs(cfg.batch, cfg.bits, rng))
-        loss = loss_fn(model(Tensor(x)), y, cfg.loss)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        recent.append(loss.item())
-        divergence.loss(recent[-1])
-        if step % cfg.check_every == 0 or step == cfg.steps:
+        recent.append(trainer.step(loss_fn(model(Tensor(x)), y, cfg.loss)))
+        if due(step, cfg.check_every, cfg.steps):
             accuracy = count_exact(model, check_a, check_b) / len(check_a)
             if accuracy == 1 and converged is None:
                 converged = step
@@ -166,7 +153,7 @@ def train(model: nn.Module, cfg: Config, log=print) -> dict:
                 f"exact {accuracy:7.2%} on {how} {len(check_a):,} {cfg.bits}-bit pairs  {seconds:5.1f} s"
             )
             recent = []
-    divergence.weights(model.parameters())
+    trainer.finish()
     return {"seconds": time.perf_counter() - start, "converged_at_step": converged}
 
 
@@ -285,26 +272,22 @@ def config_from(args: argparse.Namespace) -> Config:
     return Config(**values, bits=args.bits, seed=args.seed, check_every=check_every, test_pairs=args.test_pairs)
 
 
+TASK = "tinyrnn.binary_add"
+
+
 def save_model(path: str, model: nn.Module, config: dict) -> None:
-    save({"model": model.state_dict(), "config": {"task": "binary_add", **config}}, path)
+    save(checkpoint(TASK, model, config), path)
 
 
 def load_model(path: str) -> tuple[nn.Module, dict]:
     """(model, its saved config); ValueError for anything but a binary_add model saved by save_model."""
-    try:
-        state = load(path)
-    except (OSError, ValueError) as e:
-        raise input_error("--load", path, e) from None
-    config = state.get("config")
-    if not isinstance(config, dict) or config.get("task") != "binary_add" or not isinstance(state.get("model"), dict):
-        raise ValueError(f"--load {path}: a tinyrnn checkpoint, but not a binary_add model")
-    try:
-        model = build_model(config["cell"], int(config["hidden"]))
-        model.load_state_dict(state["model"])
+
+    def build(config: dict, vocab) -> nn.Module:
         if not MIN_BITS <= int(config["bits"]) <= MAX_BITS:
             raise ValueError(f"training width {config['bits']} is outside [{MIN_BITS}, {MAX_BITS}]")
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"--load {path}: damaged binary_add model: {e}") from None
+        return build_model(config["cell"], int(config["hidden"]))
+
+    model, config, _ = load_checkpoint(path, TASK, build)
     return model, config
 
 
@@ -329,7 +312,6 @@ def train_or_load(args: argparse.Namespace) -> tuple[nn.Module, dict, dict]:
         if ignored:
             raise ValueError(f"--load evaluates a trained model: {', '.join(ignored)} would have no effect")
         model, config = load_model(args.load)
-        config.pop("task")
         print(f"loaded {args.load}: cell {config['cell']}, hidden {config['hidden']}, trained on {config['bits']} bits")
         return model, config, {"steps": 0, "seconds": 0.0, "converged_at_step": None}
     cfg = config_from(args)
@@ -359,9 +341,8 @@ def accuracy_table(model: nn.Module, widths: list[int], n_random: int) -> tuple[
     return accuracy, pairs
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Train (or --load), test every width, --save; return the metrics (run_cli writes --metrics)."""
-    check_output_path(args.save, "--save")
+def run(args: argparse.Namespace, outputs: Outputs) -> dict:
+    """Train (or --load), test every width, add the --save file; return the metrics (run_cli writes both)."""
     model, config, summary = train_or_load(args)
     start = time.perf_counter()
     widths = sorted({int(config["bits"]), *args.test_bits})
@@ -369,9 +350,7 @@ def run(args: argparse.Namespace) -> dict:
     eval_seconds = time.perf_counter() - start
     print(f"tested in {eval_seconds:.2f} s\n")
     show_examples(model, widths[-1])
-    if args.save:
-        save_model(args.save, model, config)
-        print(f"saved {args.save}")
+    outputs.add("--save", lambda path: save_model(path, model, config))
     return {
         **summary,
         "accuracy": accuracy,

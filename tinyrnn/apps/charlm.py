@@ -26,21 +26,14 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn
-from tinyrnn.apps.cli import (
-    CELLS,
-    EXIT_CODES,
-    OPTIMIZERS,
-    ArgumentParser,
-    DivergenceCheck,
-    check_output_path,
-    input_error,
-    non_negative,
-    positive,
-    run_cli,
-)
+from tinyrnn.apps import sampling
+from tinyrnn.apps.checkpoint import checkpoint, load_checkpoint
+from tinyrnn.apps.cli import CELLS, EXIT_CODES, ArgumentParser, input_error, non_negative, positive, run_cli
+from tinyrnn.apps.outputs import Outputs
+from tinyrnn.apps.training import OPTIMIZERS, Trainer, due
 from tinyrnn.data.text import SAMPLERS, Vocab, min_length, perplexity, read_text
-from tinyrnn.io import load, save
-from tinyrnn.nn.utils import clip_grad_norm_, detach_state
+from tinyrnn.io import save
+from tinyrnn.nn.utils import detach_state
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
@@ -81,19 +74,12 @@ def batch_losses(model: CharLM, corpus: np.ndarray, sampling: str, batch_size: i
         yield F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
 
 
-def train_epoch(model: CharLM, corpus: np.ndarray, opt, args, rng, divergence: DivergenceCheck) -> float:
-    """One pass over the text; returns its training perplexity (from the mean batch loss).
-    `divergence` sees every batch's loss."""
+def train_epoch(model: CharLM, corpus: np.ndarray, trainer: Trainer, args, rng) -> float:
+    """One pass over the text; returns its training perplexity (from the mean batch loss)."""
     model.train()
     total, count = 0.0, 0
     for loss in batch_losses(model, corpus, args.sampling, args.batch, args.num_steps, rng):
-        opt.zero_grad()
-        loss.backward()
-        if args.clip:
-            clip_grad_norm_(model.parameters(), args.clip)
-        opt.step()
-        total, count = total + loss.item(), count + 1
-        divergence.loss(loss.item())
+        total, count = total + trainer.step(loss), count + 1
     return perplexity(total, count)
 
 
@@ -113,55 +99,38 @@ def text_perplexity(model: CharLM, corpus: np.ndarray, streams: int, chunk: int)
     return perplexity(total, xs.size)
 
 
-@no_grad()
 def generate(model: CharLM, vocab: Vocab, prefix: str, length: int, temperature: float, rng) -> str:
     """The prefix followed by `length` characters, each fed back in as the next input.
 
     The prefix warms the state up; then temperature 0 takes the most likely
-    character, and temperature T > 0 samples from softmax(logits / T)."""
+    character, and temperature T > 0 samples from softmax(logits / T) (tinyrnn.apps.sampling)."""
     model.eval()
-    logits, state = model(vocab.encode(prefix)[:, None])
-    out = []
-    for _ in range(length):
-        scores = logits.data[-1, 0].astype(np.float64)
-        if temperature == 0:
-            nxt = int(scores.argmax())
-        else:
-            p = np.exp((scores - scores.max()) / temperature)
-            nxt = int(rng.choice(len(p), p=p / p.sum()))
-        out.append(nxt)
-        logits, state = model(np.array([[nxt]]), state)
-    return prefix + vocab.decode(out)
+    return prefix + vocab.decode(sampling.sample(model, vocab.encode(prefix), 1, length, rng, temperature)[0])
 
 
 # ---- checkpoints ---------------------------------------------------------------
 
 ARCH = ("cell", "hidden", "layers", "embed", "dtype")
+TASK = "tinyrnn.charlm"
 
 
 def save_checkpoint(path: str, model: CharLM, vocab: Vocab, args) -> None:
-    meta = {"task": "tinyrnn.charlm", "vocab": vocab.tokens, **{k: getattr(args, k) for k in ARCH}}
-    save({"model": model.state_dict(), "meta": meta}, path)
+    save(checkpoint(TASK, model, {k: getattr(args, k) for k in ARCH}, vocab.tokens), path)
 
 
-def load_checkpoint(path: str, args) -> tuple[CharLM, Vocab]:
+def load_model(path: str, args) -> tuple[CharLM, Vocab]:
     """Rebuild the model and vocabulary of a --save'd checkpoint; its architecture overrides args."""
-    try:
-        state = load(path)
-    except (OSError, ValueError) as e:
-        raise input_error("--load", path, e) from None
-    meta = state.get("meta")
-    if not isinstance(meta, dict) or meta.get("task") != "tinyrnn.charlm":
-        raise ValueError(f"--load {path}: not a tinyrnn.charlm checkpoint")
-    try:
+
+    def build(config: dict, tokens) -> CharLM:
         for k in ARCH:
-            setattr(args, k, meta[k])
-        vocab = Vocab.from_tokens(meta["vocab"])
-        model = CharLM(len(vocab), args.cell, args.hidden, args.layers, args.embed, args.dtype)
-        model.load_state_dict(state["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"--load {path}: damaged tinyrnn.charlm checkpoint ({e})") from None
-    return model, vocab
+            setattr(args, k, config[k])
+        return CharLM(len(tokens), args.cell, args.hidden, args.layers, args.embed, args.dtype)
+
+    model, _, tokens = load_checkpoint(path, TASK, build)
+    try:
+        return model, Vocab.from_tokens(tokens)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"--load {path}: damaged {TASK} checkpoint ({e})") from None
 
 
 # ---- command line ----------------------------------------------------------------
@@ -202,8 +171,9 @@ def build_parser() -> ArgumentParser:
         "--sampling",
         choices=sorted(SAMPLERS),
         default="sequential",
-        help="minibatches: random windows, each "
-        "from a zero state, or sequential ones that carry the (detached) state from batch to batch",
+        help="minibatches: random windows, each from a zero state (cut at a new offset every epoch; "
+        "random-fixed: the same windows every epoch, as in d2l's first edition), or sequential ones that carry "
+        "the (detached) state from batch to batch",
     )
     p.add_argument(
         "--prefix",
@@ -266,7 +236,7 @@ def prepare(args) -> tuple[CharLM, Vocab, np.ndarray | None, list[str]]:
         vocab = Vocab(text)
         model = CharLM(len(vocab), args.cell, args.hidden, args.layers, args.embed, args.dtype)
     else:
-        model, vocab = load_checkpoint(args.load, args)
+        model, vocab = load_model(args.load, args)
         if args.data is not None:
             text = load_text(args)
             warn_unknown(vocab, text, "the text")
@@ -295,29 +265,27 @@ def prepare(args) -> tuple[CharLM, Vocab, np.ndarray | None, list[str]]:
 def train(model: CharLM, vocab: Vocab, corpus: np.ndarray, prefixes: list[str], args, rng) -> list[dict]:
     """--epochs passes over the text with progress reports; returns the per-epoch history.
     TrainingError if training diverges (tinyrnn.apps.cli.DivergenceCheck's rule)."""
-    opt = OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr)
-    divergence = DivergenceCheck("lower --lr or set --clip")
+    trainer = Trainer(model.parameters(), args.optimizer, args.lr, args.clip, hint="lower --lr or set --clip")
     every = args.print_every or max(1, args.epochs // 10)
     history = []
     for epoch in range(1, args.epochs + 1):
         start = time.perf_counter()
-        train_ppl = train_epoch(model, corpus, opt, args, rng, divergence)
+        train_ppl = train_epoch(model, corpus, trainer, args, rng)
         seconds = time.perf_counter() - start
         chars = len(corpus) // (args.batch * args.num_steps) * args.batch * args.num_steps
         history.append({"epoch": epoch, "perplexity": train_ppl, "chars_per_second": chars / seconds})
-        if epoch % every == 0 or epoch == args.epochs:
+        if due(epoch, every, args.epochs):
             print(f"epoch {epoch:4d}/{args.epochs}  perplexity {train_ppl:8.3f}  {chars / seconds:9,.0f} chars/s")
             for prefix in prefixes:
                 print("   ", generate(model, vocab, prefix, args.length, args.temperature, rng).replace("\n", " / "))
-    divergence.weights(model.parameters())
+    trainer.finish()
     return history
 
 
-def run(args) -> dict:
-    """Train (or --load), report perplexity and samples, --save; return the metrics (run_cli writes --metrics)."""
+def run(args, outputs: Outputs) -> dict:
+    """Train (or --load), report perplexity and samples, add the --save file; return the metrics."""
     if args.bidirectional:
         raise ValueError(BIDIRECTIONAL_REFUSAL)
-    check_output_path(args.save, "--save")
     manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     model, vocab, corpus, prefixes = prepare(args)
@@ -335,9 +303,7 @@ def run(args) -> dict:
     samples = {prefix: generate(model, vocab, prefix, args.length, args.temperature, rng) for prefix in prefixes}
     for prefix, sample in samples.items():
         print(f"{prefix!r} -> {sample!r}")
-    if args.save:
-        save_checkpoint(args.save, model, vocab, args)
-        print(f"saved the model to {args.save}")
+    outputs.add("--save", lambda path: save_checkpoint(path, model, vocab, args))
     return {
         "perplexity": ppl,
         "history": history,

@@ -1,31 +1,29 @@
 """The command-line plumbing shared by the task modules (charlm, dinos, binary_add, seq2seq, tagging).
 
 Their contract: --help documents every option with its default; a bad argument
-or file is one line on stderr and exit code 2, a diverged run exit code 1 and
-Ctrl-C exit code 130, neither of which leaves a file behind; outputs are
-checked before training and written atomically after it. Every task judges
-divergence by the same rule, DivergenceCheck's.
+or file is one line on stderr and exit code 2, a diverged run exit code 1,
+Ctrl-C exit code 130 and SIGTERM 143, none of which leaves a file behind or
+touches an old one; outputs are checked before training and written atomically
+after it (tinyrnn/apps/outputs.py). Every task judges divergence by the same
+rule, DivergenceCheck's; the training step itself is tinyrnn/apps/training.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import json
 import math
-import os
-import platform
+import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from tinyrnn import nn, optim
+from tinyrnn import nn
+from tinyrnn.apps.outputs import Outputs, Terminated, guarded_run, write_json
+from tinyrnn.runtime import keep_freed_memory, use_one_blas_thread
 from tinyrnn.tensor import Tensor
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam}
 
 
 EXIT_CODES = (
@@ -122,25 +120,6 @@ def non_negative(kind):
     return _bounded(kind, lambda v: v >= 0, ">= 0")
 
 
-def check_output_path(path: str | None, option: str) -> None:
-    """Fail before training, not after it, when an output file cannot be written:
-    an empty name, a directory, a missing directory or one where no file can be created."""
-    if path is None:
-        return
-    if not path:
-        raise ValueError(f"{option}: the file name is empty")
-    if os.path.isdir(path) or path.endswith(("/", os.sep)):
-        raise ValueError(f"{option} {path}: is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise ValueError(f"{option} {path}: its directory does not exist")
-    try:  # the real question, whoever runs this (root passes any permission check): can a file be created?
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as e:
-        raise ValueError(f"{option} {path}: cannot create a file in {parent} ({e.strerror})") from None
-
-
 def input_error(option: str, path: str, e: Exception) -> ValueError:
     """A one-line error naming the option for a file that could not be read or used: OSErrors
     as their reason, ValueErrors (tinyrnn's readers start their messages with the path) as they are."""
@@ -153,89 +132,52 @@ def input_error(option: str, path: str, e: Exception) -> ValueError:
     return ValueError(f"{option} {e}")
 
 
-def write_json(path: str, data: dict) -> None:
-    """Write atomically: a temporary file renamed over the target."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+INPUT_OPTIONS = ("--data", "--load", "--eval", "--pairs")
 
 
-BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads")
-
-
-def use_one_blas_thread() -> None:
-    """Ask NumPy's OpenBLAS for one thread, unless the user chose a number.
-
-    The tasks multiply small matrices, where OpenBLAS's extra worker threads
-    only busy-wait: on a 2-core machine with a busy neighbour the default
-    dinosaur run took 6 s instead of 0.6 s. Finds the loaded library through
-    /proc/self/maps (Linux); elsewhere, or with no OpenBLAS, it does nothing."""
-    if any(var in os.environ for var in BLAS_THREAD_VARIABLES):
-        return
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line}
-    except OSError:
-        return
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        setter = next((getattr(lib, name) for name in OPENBLAS_SETTERS if hasattr(lib, name)), None)
-        if setter is not None:
-            setter(1)
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc's malloc to keep freed memory for the next allocation instead of
-    handing it back to the system.
-
-    A training step allocates and frees the same large arrays every time. By
-    default glibc returns them to the system (munmap, or trimming its heap) and
-    the next step gets fresh pages, each zeroed by the kernel on first touch:
-    an LSTM (hidden 128, batch 32, float32) step took 16.5-21 ms with ~2,800 page
-    faults instead of 10.4-13.9 ms with none. Arrays below 32 MB now come from
-    the heap, which keeps up to 256 MB free before it shrinks. Elsewhere than
-    glibc (macOS, musl, Windows) it does nothing."""
-    if platform.libc_ver()[0] != "glibc":
-        return
-    mallopt = ctypes.CDLL(None).mallopt
-    mallopt(M_MMAP_THRESHOLD, 32 << 20)
-    mallopt(M_TRIM_THRESHOLD, 256 << 20)
-
-
-def run_cli(parser: ArgumentParser, run_fn: Callable[[argparse.Namespace], dict], argv: list[str] | None = None) -> int:
-    """Parse argv, call run_fn(args) and write the metrics dict it returns to --metrics
-    (an option every task's parser has), which is checked first.
+def run_cli(
+    parser: ArgumentParser, run_fn: Callable[[argparse.Namespace, Outputs], dict], argv: list[str] | None = None
+) -> int:
+    """The one way every task runs: parse argv, check the outputs, call run_fn(args, outputs)
+    (which trains and adds what --save writes), then write --metrics (the dict run_fn returns)
+    and --save, in that order, each atomically (tinyrnn.apps.outputs).
     Bad input (ValueError, OSError) or sizes too large for memory: one line on stderr,
-    exit 2; a diverged run (TrainingError): exit 1; Ctrl-C: exit 130. NumPy's
-    floating-point warnings are silenced: DivergenceCheck reports a diverging run, once."""
+    exit 2; a diverged run (TrainingError): exit 1; Ctrl-C: exit 130; SIGTERM: exit 143.
+    The last line of a failed run says which outputs were written and which old files were
+    kept. NumPy's floating-point warnings are silenced: DivergenceCheck reports a diverging run, once."""
     args = parser.parse_args(argv)
     use_one_blas_thread()
     keep_freed_memory()
-    try:
-        check_output_path(args.metrics, "--metrics")
-        with np.errstate(all="ignore"):
-            metrics = run_fn(args)
-        if args.metrics:
-            write_json(args.metrics, metrics)
-    except (ValueError, OSError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    except MemoryError as e:
-        print(f"{parser.prog}: error: out of memory ({e}): try smaller sizes", file=sys.stderr)
-        return 2
-    except TrainingError as e:
-        print(f"{parser.prog}: error: {e}; nothing was saved", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted; nothing was saved", file=sys.stderr)
-        return 130
+    outputs = Outputs(
+        {"--metrics": args.metrics, "--save": getattr(args, "save", None)},
+        inputs={opt: getattr(args, opt[2:], None) for opt in INPUT_OPTIONS},
+    )
+    with guarded_run():
+        try:
+            outputs.check()
+            with np.errstate(all="ignore"):
+                metrics = run_fn(args, outputs)
+            outputs.add("--metrics", lambda path: write_json(path, metrics))
+            outputs.commit()
+            if "--save" in outputs.written:
+                print(f"saved the model to {outputs.paths['--save']}")
+        except (ValueError, OSError) as e:
+            return fail(parser, str(e), outputs, 2)
+        except MemoryError as e:
+            return fail(parser, f"out of memory ({e}): try smaller sizes", outputs, 2)
+        except TrainingError as e:
+            return fail(parser, str(e), outputs, 1)
+        except KeyboardInterrupt:
+            return fail(parser, "interrupted", outputs, 130)
+        except Terminated:
+            return fail(parser, "terminated (SIGTERM)", outputs, 128 + signal.SIGTERM)
     return 0
+
+
+def fail(parser: ArgumentParser, message: str, outputs: Outputs, code: int) -> int:
+    """One line on stderr; it says what happened to the outputs, unless the run stopped on
+    bad input before it had anything to write (then there is nothing to say)."""
+    quiet = code == 2 and not outputs.writers
+    report = "" if quiet else f"; {outputs.report()}"
+    print(f"{parser.prog}: " + ("error: " if code in (1, 2) else "") + message + report, file=sys.stderr)
+    return code

@@ -24,18 +24,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from tinyrnn.apps.cli import (
-    CELLS,
-    EXIT_CODES,
-    OPTIMIZERS,
-    ArgumentParser,
-    DivergenceCheck,
-    check_output_path,
-    input_error,
-    non_negative,
-    positive,
-    run_cli,
-)
+from tinyrnn.apps.cli import CELLS, EXIT_CODES, ArgumentParser, non_negative, positive, run_cli
 from tinyrnn.apps.namemodel import (
     ARCH,
     NameModel,
@@ -46,8 +35,10 @@ from tinyrnn.apps.namemodel import (
     sample,
     save_checkpoint,
 )
-from tinyrnn.data.names import Alphabet, bundled_path, read_names, split_names
-from tinyrnn.nn.utils import clip_grad_norm_, clip_grad_value_, detach_state
+from tinyrnn.apps.outputs import Outputs
+from tinyrnn.apps.training import CLIP_MODES, OPTIMIZERS, Trainer, due
+from tinyrnn.data.names import EOS, Alphabet, bundled_path, read_names, split_names
+from tinyrnn.nn.utils import detach_state
 from tinyrnn.random import manual_seed
 
 
@@ -98,32 +89,23 @@ def train(model: NameModel, cfg: Config, names: list[str], rng: np.random.Genera
     Course: each step minimises the summed loss of one name, and the hidden
     state runs on (detached) from one name into the next."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = OPTIMIZERS[cfg.optimizer](params, lr=cfg.lr)
+    trainer = Trainer(params, cfg.optimizer, cfg.lr, cfg.clip, cfg.clip_mode, "try a lower --lr or a --clip")
     smoothed = math.log(len(model.alphabet)) * (7 if cfg.course else 1)  # the course starts at 7 names' worth
     state, start = None, time.perf_counter()
-    divergence = DivergenceCheck("try a lower --lr or a --clip")
     for step, names_batch in zip(range(1, cfg.steps + 1), batches(names, cfg.batch, rng, reshuffle=not cfg.course)):
         loss, count, state = batch_loss(model, names_batch, state, lengths=cfg.course and cfg.batch > 1)
         if not cfg.course:
             loss, state = loss / count, None
-        opt.zero_grad()
-        loss.backward()
-        if cfg.clip and cfg.clip_mode == "value":
-            clip_grad_value_(params, cfg.clip)
-        elif cfg.clip:
-            clip_grad_norm_(params, cfg.clip)
-        opt.step()
+        value = trainer.step(loss)
         if state is not None:
             state = detach_state(state)
-        value = loss.item()
-        divergence.loss(value)
         smoothed = cfg.smoothing * smoothed + (1 - cfg.smoothing) * value
-        if step % cfg.report_every == 0 or step == cfg.steps:
+        if due(step, cfg.report_every, cfg.steps):
             shown = sample(model, cfg.report_samples, np.random.default_rng([seed, step]))
             elapsed = time.perf_counter() - start
             unit = "per name" if cfg.course else "per char"
             log(f"step {step:6d}/{cfg.steps}  loss {smoothed:7.3f} {unit}  {elapsed:6.1f} s  " + ", ".join(shown))
-    divergence.weights(params)
+    trainer.finish()
 
 
 # ---- command line ---------------------------------------------------------------
@@ -149,6 +131,11 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("--preset", choices=sorted(PRESETS), default="default", help="starting configuration")
     p.add_argument("--data", metavar="FILE", help="UTF-8 list of names, one per line (default: the bundled dinos)")
+    p.add_argument(
+        "--keep-case",
+        action="store_true",
+        help="keep capital letters in --data and --eval names (by default they are lowercased, as the course does)",
+    )
     p.add_argument("--cell", choices=sorted(CELLS), help="recurrent cell")
     p.add_argument("--hidden", type=positive(int), help="hidden units per layer")
     p.add_argument("--layers", type=positive(int), help="stacked recurrent layers")
@@ -158,7 +145,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--lr", type=positive(float), help="learning rate")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="optimiser")
     p.add_argument("--clip", type=non_negative(float), help="gradient clipping threshold (0: none)")
-    p.add_argument("--clip-mode", choices=["norm", "value"], help="clip the joint norm, or every entry")
+    p.add_argument("--clip-mode", choices=CLIP_MODES, help="clip the joint norm, or every entry")
     p.add_argument(
         "--seed", type=non_negative(int), default=0, help="random seed: initialisation, batch order, sampling"
     )
@@ -179,11 +166,16 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def read_list(flag: str, path) -> list[str]:
+def read_list(flag: str, path, keep_case: bool, log) -> list[str]:
+    """The names of a --data or --eval file, lowercased unless keep_case (one line says so when it changed any)."""
     try:
-        return read_names(path)
+        names = read_names(path)
     except ValueError as e:
         raise ValueError(f"{flag} {e}") from None
+    if keep_case or all(name == name.lower() for name in names):
+        return names
+    log(f"{flag} {path}: names lowercased, as the course does (--keep-case keeps capitals)")
+    return list(dict.fromkeys(name.lower() for name in names))
 
 
 def check_alphabet(alphabet: Alphabet, text: str, what: str) -> None:
@@ -206,10 +198,7 @@ def build_model(args: argparse.Namespace, names: list[str], rng: np.random.Gener
         if cfg.course:
             course_init(model, rng)
         return model, cfg
-    try:
-        model = load_checkpoint(args.load)
-    except (ValueError, OSError) as e:
-        raise input_error("--load", args.load, e) from None
+    model = load_checkpoint(args.load)
     clash = [f"--{k} {flags[k]} (it has {model.arch[k]})" for k in ARCH if k in flags and flags[k] != model.arch[k]]
     if clash:
         raise ValueError(f"--load {args.load}: the model differs from " + "; ".join(clash))
@@ -218,20 +207,21 @@ def build_model(args: argparse.Namespace, names: list[str], rng: np.random.Gener
     return model, replace(cfg, **{**flags, **model.arch})
 
 
-def run(args: argparse.Namespace, log=say) -> dict:
-    """Train (or --load), score, sample, --save; return the metrics (run_cli writes --metrics)."""
+def run(args: argparse.Namespace, outputs: Outputs, log=say) -> dict:
+    """Train (or --load), score, sample, add the --save file; return the metrics (run_cli writes both)."""
     if args.no_train and not args.load:
         raise ValueError("--no-train needs --load (there is no model to use otherwise)")
     if len(args.prefix) > args.max_len:
         raise ValueError(f"--prefix {args.prefix!r} is longer than --max-len {args.max_len}")
-    check_output_path(args.save, "--save")
+    if EOS in args.prefix or "\r" in args.prefix:
+        raise ValueError(f"--prefix {args.prefix!r}: a name is one line; the prefix must not contain a line break")
     data = args.data or bundled_path()
-    names = read_list("--data", data)
+    names = read_list("--data", data, args.keep_case, log)
     try:
         train_names, heldout = split_names(names)
     except ValueError as e:
         raise ValueError(f"--data {data}: {e}") from None
-    eval_names = read_list("--eval", args.eval) if args.eval else None
+    eval_names = read_list("--eval", args.eval, args.keep_case, log) if args.eval else None
     rng = np.random.default_rng(args.seed)
     model, cfg = build_model(args, names, rng)
     check_alphabet(model.alphabet, args.prefix, f"--prefix {args.prefix!r}")
@@ -269,9 +259,7 @@ def run(args: argparse.Namespace, log=say) -> dict:
         log(f"{len(samples)} sampled names (seed {args.seed}, temperature {args.temperature}):")
         log("\n".join(f"  {s or '(empty: the end of the name came first)'}" for s in samples))
         log(f"new names: {novel} of {len(samples)} ({novel / len(samples):.0%}) are not in the name list")
-    if args.save:
-        save_checkpoint(args.save, model)
-        log(f"saved the model to {args.save}")
+    outputs.add("--save", lambda path: save_checkpoint(path, model))
     metrics["config"] = asdict(replace(cfg, steps=steps))
     return metrics
 

@@ -13,9 +13,13 @@ import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn import nn
+from tinyrnn.apps import sampling
+from tinyrnn.apps.checkpoint import checkpoint
+from tinyrnn.apps.checkpoint import load_checkpoint as read_checkpoint
 from tinyrnn.apps.cli import CELLS
-from tinyrnn.data.names import EOS, IGNORE, Alphabet, encode_batch
-from tinyrnn.io import load, save
+from tinyrnn.data.names import EOS, Alphabet, encode_batch
+from tinyrnn.data.padding import IGNORE
+from tinyrnn.io import save
 from tinyrnn.tensor import Tensor, no_grad
 
 TASK = "tinyrnn.dinos"
@@ -76,49 +80,27 @@ def per_char_nll(model: NameModel, names: list[str], batch: int = 256) -> float:
     return total / count
 
 
-@no_grad()
 def sample(
     model: NameModel, n: int, rng: np.random.Generator, temperature: float = 1.0, prefix: str = "", max_len: int = 50
 ) -> list[str]:
     """`n` names drawn in parallel, each `prefix` + characters drawn one at a time from
     softmax(logits / temperature) (temperature 0: the likeliest) until the end-of-name
-    token or `max_len` characters in all."""
+    token or `max_len` characters in all (tinyrnn.apps.sampling)."""
     alphabet, end = model.alphabet, model.alphabet.index[EOS]
     if n == 0:
         return []
-    inputs = np.array([alphabet.start, *alphabet.encode(prefix)])[:, None].repeat(n, axis=1)
-    logits, state = model(inputs)
-    drawn, done = [], np.zeros(n, dtype=bool)
-    while len(prefix) + len(drawn) < max_len and not done.all():
-        scores = logits.data[-1].astype(np.float64)  # (n, V)
-        if temperature == 0:
-            ids = scores.argmax(axis=1)
-        else:
-            p = np.exp((scores - scores.max(axis=1, keepdims=True)) / temperature)
-            cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-            ids = np.minimum((cdf < rng.random((n, 1))).sum(axis=1), len(alphabet) - 1)  # inverse-CDF draw
-        done |= ids == end
-        drawn.append(np.where(done, end, ids))
-        logits, state = model(ids[None, :], state)
-    columns = np.array(drawn, dtype=np.int64).reshape(-1, n).T
-    return [prefix + alphabet.decode(row[row != end]) for row in columns]
+    context = [alphabet.start, *alphabet.encode(prefix)]
+    drawn = sampling.sample(model, context, n, max_len - len(prefix), rng, temperature, end)
+    return [prefix + alphabet.decode(row[row != end]) for row in drawn]
 
 
 def save_checkpoint(path: str, model: NameModel) -> None:
-    """Atomic (tr.save writes a temporary file and renames it): a good file is never half-overwritten."""
-    save({"model": model.state_dict(), "meta": {"task": TASK, "alphabet": model.alphabet.symbols, **model.arch}}, path)
+    save(checkpoint(TASK, model, model.arch, model.alphabet.symbols), path)
 
 
-def load_checkpoint(path: str) -> NameModel:
-    """The model of a save_checkpoint file. ValueError (one line) for any other file;
-    tinyrnn.io's CheckpointError, a ValueError, for one that is not a tinyrnn checkpoint."""
-    state = load(path)
-    meta = state.get("meta")
-    if not isinstance(meta, dict) or meta.get("task") != TASK:
-        raise ValueError(f"{path}: a tinyrnn checkpoint, but not one saved by {TASK}")
-    try:
-        model = NameModel(Alphabet(meta["alphabet"]), **{k: meta[k] for k in ARCH})
-        model.load_state_dict(state["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{path}: damaged {TASK} checkpoint ({e})") from None
+def load_checkpoint(path: str, option: str = "--load") -> NameModel:
+    """The model of a save_checkpoint file; ValueError (one line, naming `option`) for any other file."""
+    model, _, _ = read_checkpoint(
+        path, TASK, lambda config, vocab: NameModel(Alphabet(vocab), **{k: config[k] for k in ARCH}), option
+    )
     return model

@@ -25,19 +25,12 @@ import sys
 import numpy as np
 
 from tinyrnn import functional as F
-from tinyrnn import nn, optim
-from tinyrnn.apps.cli import (
-    CELLS,
-    EXIT_CODES,
-    ArgumentParser,
-    DivergenceCheck,
-    input_error,
-    non_negative,
-    positive,
-    run_cli,
-)
+from tinyrnn import nn
+from tinyrnn.apps.cli import CELLS, EXIT_CODES, ArgumentParser, input_error, non_negative, positive, run_cli
+from tinyrnn.apps.outputs import Outputs
+from tinyrnn.apps.training import Trainer, due
+from tinyrnn.data.padding import IGNORE, pad
 from tinyrnn.data.text import Vocab, read_text
-from tinyrnn.nn.utils import clip_grad_norm_
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
@@ -82,15 +75,6 @@ def read_pairs(path: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def pad(seqs: list[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sequences of ids -> (T, B) time-major array padded with pad_id, and lengths (B,)."""
-    lengths = np.array([len(s) for s in seqs])
-    out = np.full((lengths.max(), len(seqs)), pad_id, dtype=np.int64)
-    for b, s in enumerate(seqs):
-        out[: len(s), b] = s
-    return out, lengths
-
-
 class Seq2Seq(nn.Module):
     """Embedding + encoder RNN; embedding + decoder RNN started from the encoder's
     final state; Linear over the vocabulary."""
@@ -122,18 +106,19 @@ class Task:
         self.pad, self.bos, self.eos = (self.vocab[tok] for tok in (PAD, BOS, EOS))
 
     def batch(self, pairs: list[tuple[str, str]]):
-        """-> src (S, B), lengths (B,), decoder input <bos>+target (T, B), decoder target target+<eos> (T, B)."""
+        """-> src (S, B), lengths (B,), decoder input <bos>+target (T, B), decoder target target+<eos> (T, B),
+        padded with <pad> (inputs) and IGNORE (targets)."""
         src, lengths = pad([self.vocab.encode(s) for s, _ in pairs], self.pad)
         tgt = [self.vocab.encode(t) for _, t in pairs]
         tgt_in, _ = pad([np.r_[self.bos, t] for t in tgt], self.pad)
-        tgt_out, _ = pad([np.r_[t, self.eos] for t in tgt], self.pad)
+        tgt_out, _ = pad([np.r_[t, self.eos] for t in tgt], IGNORE)
         return src, lengths, tgt_in, tgt_out
 
     def loss(self, model: Seq2Seq, pairs: list[tuple[str, str]]):
         """Mean cross-entropy per target character (padding ignored), with teacher forcing."""
         src, lengths, tgt_in, tgt_out = self.batch(pairs)
         logits, _ = model.decode(tgt_in, model.encode(src, lengths))
-        return F.cross_entropy(logits.reshape(-1, model.vocab_size), tgt_out.reshape(-1), ignore_index=self.pad)
+        return F.cross_entropy(logits.reshape(-1, model.vocab_size), tgt_out.reshape(-1), ignore_index=IGNORE)
 
     @no_grad()
     def translate(self, model: Seq2Seq, sources: list[str], max_len: int) -> list[str]:
@@ -196,8 +181,15 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def run(args) -> dict:
+MAX_COUNT = 1_000_000  # random strings of 3-8 letters a-h: 19 million exist; a million trains for days here
+
+
+def run(args, outputs: Outputs) -> dict:
     """Train until every training pair is right, then translate; return the metrics (run_cli writes --metrics)."""
+    if args.count > MAX_COUNT:
+        raise ValueError(f"--count {args.count:,}: at most {MAX_COUNT:,} training strings")
+    if any(not text for text in args.translate or []):
+        raise ValueError("--translate: a source to translate must not be empty")
     manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     held_out = []
@@ -217,33 +209,25 @@ def run(args) -> dict:
         if unknown:
             print(f"warning: --translate {text!r}: unseen characters read as <unk>: {unknown}", file=sys.stderr)
     model = Seq2Seq(len(task.vocab), args.cell, args.embed, args.hidden, args.layers)
-    opt = optim.Adam(model.parameters(), lr=args.lr)
+    trainer = Trainer(model.parameters(), "adam", args.lr, args.clip, hint="lower --lr or --clip")
     print(
         f"{len(pairs)} training pairs, vocabulary {len(task.vocab)}; {args.cell} encoder/decoder, hidden {args.hidden}"
     )
 
     history, accuracy, epoch = [], task.accuracy(model, pairs), 0
-    divergence = DivergenceCheck("lower --lr or --clip")
     while accuracy < 1 and epoch < args.epochs:
         epoch += 1
         model.train()
         order = rng.permutation(len(pairs))
         losses = []
         for i in range(0, len(pairs), args.batch):
-            loss = task.loss(model, [pairs[j] for j in order[i : i + args.batch]])
-            opt.zero_grad()
-            loss.backward()
-            if args.clip:
-                clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
-            losses.append(loss.item())
-            divergence.loss(losses[-1])
+            losses.append(trainer.step(task.loss(model, [pairs[j] for j in order[i : i + args.batch]])))
         history.append({"epoch": epoch, "loss": float(np.mean(losses))})
-        if epoch % args.print_every == 0 or epoch == args.epochs:
+        if due(epoch, args.print_every, args.epochs):
             accuracy = task.accuracy(model, pairs)
             history[-1]["accuracy"] = accuracy
             print(f"epoch {epoch:4d}  loss {np.mean(losses):.4f}  exact match on the training pairs {accuracy:6.1%}")
-    divergence.weights(model.parameters())
+    trainer.finish()
 
     print(
         f"{'reached' if accuracy == 1 else 'stopped at'} {accuracy:.1%} exact match on the training pairs "

@@ -26,12 +26,15 @@ import sys
 import numpy as np
 
 from tinyrnn import functional as F
-from tinyrnn import nn, optim
-from tinyrnn.apps.cli import EXIT_CODES, ArgumentParser, DivergenceCheck, non_negative, positive, run_cli
+from tinyrnn import nn
+from tinyrnn.apps.cli import EXIT_CODES, ArgumentParser, non_negative, positive, run_cli
+from tinyrnn.apps.outputs import Outputs
+from tinyrnn.apps.training import Trainer
+from tinyrnn.data.padding import IGNORE
 from tinyrnn.random import manual_seed
 from tinyrnn.tensor import no_grad
 
-DIGITS, IGNORE = 5, -100
+DIGITS = 5
 
 
 def make_strings(count: int, rng: np.random.Generator, shortest: int = 4, longest: int = 12):
@@ -78,18 +81,13 @@ def train(model: Tagger, data, epochs: int, batch: int, lr: float, rng: np.rando
     """Adam on minibatches of `data` (digits, tags, lengths); TrainingError if training
     diverges (tinyrnn.apps.cli.DivergenceCheck's rule)."""
     digits, tags, lengths = data
-    opt = optim.Adam(model.parameters(), lr=lr)
-    divergence = DivergenceCheck("try a lower --lr")
+    trainer = Trainer(model.parameters(), "adam", lr)
     for _ in range(epochs):
         order = rng.permutation(len(lengths))
         for i in range(0, len(order), batch):
             b = order[i : i + batch]
-            loss = loss_fn(model, digits[:, b], tags[:, b], lengths[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            divergence.loss(loss.item())
-    divergence.weights(model.parameters())
+            trainer.step(loss_fn(model, digits[:, b], tags[:, b], lengths[b]))
+    trainer.finish()
     return model
 
 
@@ -118,7 +116,7 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def run(args) -> dict:
+def run(args, outputs: Outputs) -> dict:
     """Train and score both taggers; return the metrics (run_cli writes --metrics)."""
     rng = np.random.default_rng(args.seed)
     train_data, test_data = make_strings(args.train, rng), make_strings(args.test, rng)

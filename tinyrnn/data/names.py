@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyrnn.data.padding import IGNORE, pad
 from tinyrnn.data.text import read_text
 
 EOS = "\n"
-IGNORE = -100  # target of a padded position: cross_entropy(..., ignore_index=IGNORE) skips it
 SPLIT_SEED = 20240611  # the held-out split never depends on --seed, so every run is scored on the same names
 HELDOUT_FRACTION = 0.1
 
@@ -36,7 +36,7 @@ def bundled_path() -> Path:
 
 
 def read_names(path: str | Path) -> list[str]:
-    """The distinct non-blank lines of a UTF-8 file, stripped, in file order.
+    """The distinct non-blank lines of a UTF-8 file (any line ending), stripped, in file order.
 
     Raises ValueError with a one-line message for a missing, unreadable,
     non-UTF-8 or empty file, and for a file without a single name."""
@@ -100,12 +100,7 @@ def encode_batch(names: Sequence[str], alphabet: Alphabet) -> tuple[np.ndarray, 
     Returns inputs (T, B) (start id, then the characters), targets (T, B) (the
     characters, then EOS; IGNORE where padded) and lengths (B,) = len(name) + 1,
     with T the longest length. Padded inputs hold the start id (a zero input)."""
-    lengths = np.array([len(n) + 1 for n in names], dtype=np.int64)
-    inputs = np.full((lengths.max(), len(names)), alphabet.start, dtype=np.int64)
-    targets = np.full(inputs.shape, IGNORE, dtype=np.int64)
-    for b, name in enumerate(names):
-        ids = alphabet.encode(name)
-        inputs[1 : len(ids) + 1, b] = ids
-        targets[: len(ids), b] = ids
-        targets[len(ids), b] = alphabet.index[EOS]
+    encoded = [alphabet.encode(name) for name in names]
+    inputs, lengths = pad([[alphabet.start, *ids] for ids in encoded], alphabet.start)
+    targets, _ = pad([[*ids, alphabet.index[EOS]] for ids in encoded], IGNORE)
     return inputs, targets, lengths

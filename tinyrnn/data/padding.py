@@ -1,0 +1,23 @@
+"""Padded batches: sequences of different lengths in one time-major array.
+
+IGNORE is the target of a padded position (and of any position without a label):
+tinyrnn.functional.cross_entropy(..., ignore_index=IGNORE) leaves it out of the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+IGNORE = -100
+
+
+def pad(seqs: Sequence[Sequence[int]], value: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of ids -> ((T, B) int64 array, time-major, filled with `value` after each
+    sequence's end; lengths (B,) int64), T the longest length."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    out = np.full((lengths.max(), len(seqs)), value, dtype=np.int64)
+    for b, s in enumerate(seqs):
+        out[: len(s), b] = s
+    return out, lengths
