@@ -457,19 +457,19 @@ def unbind(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> lis
 def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """e^x / sum e^x along `axis` (default -1; torch's `dim` also works; the max subtracted first,
     so no overflow): dL/dx = y * (g - sum(g * y)), from the saved output."""
-    axis = _axes("softmax", x.ndim, _either("softmax", axis, dim, -1))
+    axes = _axes("softmax", x.ndim, _either("softmax", axis, dim, -1))
     if x.data.size == 0:  # nothing to normalise: an empty result, as in torch
         return make(np.empty_like(x.data), (x,), lambda g: (g,))
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
-    y = e / e.sum(axis=axis, keepdims=True)
-    return make(y, (x,), lambda g: (y * (g - (g * y).sum(axis=axis, keepdims=True)),))
+    e = np.exp(x.data - x.data.max(axis=axes, keepdims=True))
+    y = e / e.sum(axis=axes, keepdims=True)
+    return make(y, (x,), lambda g: (y * (g - (g * y).sum(axis=axes, keepdims=True)),))
 
 
 def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """x - log sum e^x along `axis` (as in softmax; stable log-sum-exp): dL/dx = g - softmax(x) * sum(g)."""
-    axis = _axes("log_softmax", x.ndim, _either("log_softmax", axis, dim, -1))
+    axes = _axes("log_softmax", x.ndim, _either("log_softmax", axis, dim, -1))
     if x.data.size == 0:  # nothing to normalise: an empty result, as in torch
         return make(np.empty_like(x.data), (x,), lambda g: (g,))
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
-    y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    return make(y, (x,), lambda g: (g - np.exp(y) * g.sum(axis=axis, keepdims=True),))
+    shifted = x.data - x.data.max(axis=axes, keepdims=True)
+    y = shifted - np.log(np.exp(shifted).sum(axis=axes, keepdims=True))
+    return make(y, (x,), lambda g: (g - np.exp(y) * g.sum(axis=axes, keepdims=True),))

@@ -86,6 +86,16 @@ def as_array(data, dtype=None) -> np.ndarray:
 
 
 class Tensor:
+    """A NumPy array (`.data`) and, when it was computed from tensors that require grad, its place in the graph.
+
+    - In-place updates are `+=`, `-=`, `*=`, `/=`. Inside `with tr.no_grad():` (d2l's update
+      `w -= lr * w.grad`) they change `w.data` in place and `w` stays the same leaf; on a leaf that
+      requires grad outside `no_grad` they raise, as in torch. `w.data -= ...` and `w.data = array`
+      change values outside the graph anywhere. `w.grad = None` or `w.zero_grad()` clears a gradient.
+    - Comparisons (`==`, `<`, ...) give bool Tensors without gradient; tensors hash by identity.
+    - `bool`, `float`, `int` take one-element tensors, `f"{t:.3f}"` a 0-d one, as in torch.
+    """
+
     __slots__ = ("data", "grad", "_requires_grad", "_parents", "_vjp", "_retain", "name", "_seq")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
     __hash__ = object.__hash__  # hashable by identity, as torch's tensors (== is elementwise)
@@ -233,26 +243,25 @@ class Tensor:
         return ops.getitem(self, index)
 
     # Comparisons: elementwise, a bool Tensor outside the graph (no gradient), as in torch.
-    def __eq__(self, other: Operand) -> Tensor:  # type: ignore[override]
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return ops.compare(self, other, np.equal) if isinstance(other, OPERAND_TYPES) else NotImplemented
 
-    def __ne__(self, other: Operand) -> Tensor:  # type: ignore[override]
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return ops.compare(self, other, np.not_equal) if isinstance(other, OPERAND_TYPES) else NotImplemented
 
-    def __lt__(self, other: Operand) -> Tensor:
+    def __lt__(self, other: object) -> Tensor:
         return ops.compare(self, other, np.less)
 
-    def __le__(self, other: Operand) -> Tensor:
+    def __le__(self, other: object) -> Tensor:
         return ops.compare(self, other, np.less_equal)
 
-    def __gt__(self, other: Operand) -> Tensor:
+    def __gt__(self, other: object) -> Tensor:
         return ops.compare(self, other, np.greater)
 
-    def __ge__(self, other: Operand) -> Tensor:
+    def __ge__(self, other: object) -> Tensor:
         return ops.compare(self, other, np.greater_equal)
 
-    # In-place updates: `w -= lr * w.grad` under `with tr.no_grad():` changes w's array in place and
-    # leaves w the same leaf (the d2l idiom); `w.data -= ...` works anywhere. See _update.
+    # In-place updates (see the class docstring and _update).
     def __iadd__(self, other: Operand) -> Tensor:
         return self._update("+=", np.add, ops.add, other)
 
