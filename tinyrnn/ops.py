@@ -54,10 +54,13 @@ def _result_dtype(x: np.ndarray, y: np.ndarray) -> np.dtype:
     return np.promote_types(x.dtype, y.dtype)
 
 
-def _operands(a, b) -> tuple[Tensor, Tensor, np.ndarray, np.ndarray]:
+def _operands(op: str, a, b) -> tuple[Tensor, Tensor, np.ndarray, np.ndarray]:
     """A binary op's operands as Tensors, and their arrays cast to the result's dtype (torch's rule:
     _operand for Python numbers, _result_dtype for arrays). Equal dtypes cost one comparison."""
-    a, b = _operand(a, b), _operand(b, a)
+    try:
+        a, b = _operand(a, b), _operand(b, a)
+    except TypeError as e:
+        raise TypeError(f"{op}: {e}") from None
     x, y = a.data, b.data
     if x.dtype is not y.dtype:
         dtype = _result_dtype(x, y)
@@ -68,7 +71,7 @@ def _operands(a, b) -> tuple[Tensor, Tensor, np.ndarray, np.ndarray]:
 def _pair(op: str, a, b, fn):
     """Coerce a binary op's operands (see _operands) and run `fn` on their arrays,
     turning NumPy's broadcasting error into one that names both shapes."""
-    a, b, x, y = _operands(a, b)
+    a, b, x, y = _operands(op, a, b)
     try:
         return a, b, fn(x, y)
     except ValueError:
@@ -130,7 +133,7 @@ def pow(a, b) -> Tensor:
 
 def matmul(a, b) -> Tensor:
     """a @ b with NumPy's rules (1-D operands, batched and broadcast leading axes)."""
-    a, b, A, B = _operands(a, b)
+    a, b, A, B = _operands("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: operands must have at least 1 dimension")
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
