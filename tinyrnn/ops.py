@@ -123,8 +123,8 @@ def pow(a, b) -> Tensor:
     def vjp(g):
         if b.data.all():
             ga = g * b.data * a.data ** (b.data - 1)
-        else:  # where b = 0 the gradient is 0 (b a^(b-1) would be 0 * inf = nan at a = 0)
-            with np.errstate(divide="ignore", invalid="ignore"):
+        else:  # where b = 0 the gradient is 0 (b a^(b-1) would be 0 * inf = nan at a = 0, or overflow near 0)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ga = np.where(b.data == 0, 0, g * b.data * a.data ** (b.data - 1))
         return ga, (g * y * np.log(a.data) if b.requires_grad else None)
 
