@@ -90,6 +90,18 @@ def binary(name: str, op, np_fn, torch_fn, right=None) -> Row:
 # ---- references: NumPy from the definitions, torch with NumPy's argument names ----------
 
 
+def le(a, b):  # a comparison's bool result as 0.0 / 1.0, which the float tolerances compare exactly
+    return ops.compare(a, b, np.less_equal) * 1.0
+
+
+def np_le(a, b):
+    return np.less_equal(a, b) * 1.0
+
+
+def t_le(a, b):
+    return torch.le(a, b).double()
+
+
 def power(x, p):
     return x**p
 
@@ -242,6 +254,7 @@ ROWS = [
     binary("mul", ops.mul, np.multiply, torch.mul),
     binary("div", ops.div, np.divide, torch.div, right=away_from_zero()),
     unary("neg", ops.neg, np.negative, torch.neg),
+    Row("compare", cases(broadcastable_arrays((floats(), floats()))), le, np_le, t_le, differentiable=False),
     Row("pow_real", pow_cases(positive(), [-1.5, -1, 0, 0.5, 1, 2, 3]), power, power, power),
     Row("pow_int", pow_cases(floats(), [0, 1, 2, 3]), power, power, power),
     Row("pow_tensor", cases(broadcastable_arrays((positive(), floats()))), ops.pow, tensor_power, tensor_power),
@@ -257,6 +270,7 @@ ROWS = [
     Row("sum", reduction_cases(), ops.sum, np.sum, t_reduce(torch.sum)),
     Row("mean", reduction_cases(), ops.mean, np.mean, t_reduce(torch.mean)),
     Row("max", reduction_cases(distinct=True), ops.max, np.max, t_reduce(torch.amax)),
+    Row("min", reduction_cases(distinct=True), ops.min, np.min, t_reduce(torch.amin)),
     Row("reshape", reshape_cases(), lambda x, shape: ops.reshape(x, shape), np.reshape, torch.reshape),
     Row("transpose", transpose_cases(), lambda x, axes: ops.transpose(x, axes or ()), np.transpose, t_transpose),
     *[Row(f"getitem_{kind}", index_cases(kind), ops.getitem, np_getitem, t_getitem) for kind in INDEX_KINDS],

@@ -25,24 +25,50 @@ _grad_enabled = True
 _creation = itertools.count()  # numbers every Tensor in the order it was made
 
 
-class no_grad:
-    """Context manager (and decorator) in which no graph is recorded."""
+class _GradMode:
+    """A context manager (and decorator) that sets graph recording to `mode` for a block."""
 
-    def __enter__(self):
+    mode: bool
+
+    def __enter__(self) -> None:
         global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, False
+        self._prev, _grad_enabled = _grad_enabled, self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         global _grad_enabled
         _grad_enabled = self._prev
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
 
         return wrapped
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) in which no graph is recorded."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that records the graph again, e.g. inside a no_grad block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Graph recording on or off, like torch's: for a block (`with tr.set_grad_enabled(training):`)
+    or, called on its own (`tr.set_grad_enabled(False)`), from then on."""
+
+    def __init__(self, mode: bool) -> None:
+        global _grad_enabled
+        self.mode, self._prev, _grad_enabled = bool(mode), _grad_enabled, bool(mode)
+
+    def __enter__(self) -> None:  # the mode was set when the object was made
+        pass
 
 
 def is_grad_enabled() -> bool:
@@ -51,26 +77,35 @@ def is_grad_enabled() -> bool:
 
 
 def as_array(data, dtype=None) -> np.ndarray:
-    """Arrays keep their dtype; Python numbers and lists become float64."""
+    """Arrays and NumPy scalars keep their dtype; Python numbers and lists become float64."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        return data if dtype is None else data.astype(dtype, copy=False)
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data, dtype)
     return np.asarray(data, dtype=np.float64 if dtype is None else dtype)
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_retain", "name", "_seq")
+    """A NumPy array (`.data`) and, when it was computed from tensors that require grad, its place in the graph.
+
+    - In-place updates are `+=`, `-=`, `*=`, `/=`. Inside `with tr.no_grad():` (d2l's update
+      `w -= lr * w.grad`) they change `w.data` in place and `w` stays the same leaf; on a leaf that
+      requires grad outside `no_grad` they raise, as in torch. `w.data -= ...` and `w.data = array`
+      change values outside the graph anywhere. `w.grad = None` or `w.zero_grad()` clears a gradient.
+    - Comparisons (`==`, `<`, ...) give bool Tensors without gradient; tensors hash by identity.
+    - `bool`, `float`, `int` take one-element tensors, `f"{t:.3f}"` a 0-d one, as in torch.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_parents", "_vjp", "_retain", "name", "_seq")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__
+    __hash__ = object.__hash__  # hashable by identity, as torch's tensors (== is elementwise)
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
         self.data = as_array(data)
-        if requires_grad and not np.issubdtype(self.data.dtype, np.floating):
-            raise TypeError(f"only floating-point tensors can require gradients, got {self.data.dtype}")
         self.grad: np.ndarray | None = None
-        self.requires_grad = requires_grad
         self._parents: tuple[Tensor, ...] = ()
         self._vjp = None
+        self.requires_grad = requires_grad
         self._retain = False
         self.name = name
         self._seq = next(_creation)
@@ -120,6 +155,50 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self._vjp is None
 
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward() computes a gradient for this tensor (settable on leaves)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        if not value and not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad can be turned off only on a leaf; .detach() gives a copy outside the graph"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set requires_grad in place and return self (torch's spelling)."""
+        self.requires_grad = requires_grad
+        return self
+
+    # ---- Python conversions: one-element tensors only, as in torch ---------
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool() of a tensor of shape {self.shape} is ambiguous: it has {self.data.size} values, not one "
+                "(reduce it first, e.g. (t == 0).data.all())"
+            )
+        return bool(self.data.item())
+
+    def __float__(self) -> float:
+        return float(self._only_value("float()"))
+
+    def __int__(self) -> int:
+        return int(self._only_value("int()"))
+
+    def __format__(self, spec: str) -> str:
+        """f"{t:.3f}" formats a 0-d tensor's value; other tensors take only an empty spec (as in torch)."""
+        return format(self.data.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
+
+    def _only_value(self, what: str):
+        if self.data.size != 1:
+            raise ValueError(f"{what}: only a one-element tensor converts to a Python number, got shape {self.shape}")
+        return self.data.item()
+
     # ---- operators and methods: each calls its op in ops.py (forward + VJP side by side) ----
     def __add__(self, other: Operand) -> Tensor:
         return ops.add(self, other)
@@ -163,6 +242,60 @@ class Tensor:
     def __getitem__(self, index) -> Tensor:
         return ops.getitem(self, index)
 
+    # Comparisons: elementwise, a bool Tensor outside the graph (no gradient), as in torch.
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return ops.compare(self, other, np.equal) if isinstance(other, OPERAND_TYPES) else NotImplemented
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return ops.compare(self, other, np.not_equal) if isinstance(other, OPERAND_TYPES) else NotImplemented
+
+    def __lt__(self, other: object) -> Tensor:
+        return ops.compare(self, other, np.less)
+
+    def __le__(self, other: object) -> Tensor:
+        return ops.compare(self, other, np.less_equal)
+
+    def __gt__(self, other: object) -> Tensor:
+        return ops.compare(self, other, np.greater)
+
+    def __ge__(self, other: object) -> Tensor:
+        return ops.compare(self, other, np.greater_equal)
+
+    # In-place updates (see the class docstring and _update).
+    def __iadd__(self, other: Operand) -> Tensor:
+        return self._update("+=", np.add, ops.add, other)
+
+    def __isub__(self, other: Operand) -> Tensor:
+        return self._update("-=", np.subtract, ops.sub, other)
+
+    def __imul__(self, other: Operand) -> Tensor:
+        return self._update("*=", np.multiply, ops.mul, other)
+
+    def __itruediv__(self, other: Operand) -> Tensor:
+        return self._update("/=", np.true_divide, ops.div, other)
+
+    def _update(self, symbol: str, ufunc: np.ufunc, op: Callable, other: Operand) -> Tensor:
+        """`self symbol other`. When no graph is recorded (inside no_grad, or when neither side requires
+        grad) self's array is changed in place and self is returned, as torch does. When a graph is
+        recorded, a leaf that requires grad is refused, as by torch (changing it would lose its
+        gradient); any other tensor gets the out-of-place result, a new tensor bound to the same name
+        (torch would change it in place: only other references to the old tensor see a difference)."""
+        if _grad_enabled and (self._requires_grad or getattr(other, "requires_grad", False)):
+            if self._requires_grad and self._vjp is None:
+                raise RuntimeError(
+                    f"{symbol} on a leaf tensor that requires grad (shape {self.shape}): an in-place change would "
+                    "lose its gradient; update parameters inside `with tr.no_grad():`, as torch requires"
+                )
+            return op(self, other)
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data)
+        except (TypeError, ValueError) as e:
+            raise RuntimeError(
+                f"{symbol} in place on a tensor of shape {self.shape}, dtype {self.dtype}: {e}"
+            ) from None
+        return self
+
     def exp(self) -> Tensor:
         return ops.exp(self)
 
@@ -181,14 +314,26 @@ class Tensor:
     def softplus(self) -> Tensor:
         return ops.softplus(self)
 
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
+    # Reductions take NumPy's names (axis, keepdims) or torch's (dim, keepdim).
+    def sum(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
+    def mean(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
+    def max(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def min(
+        self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def reshape(self, *shape) -> Tensor:
         return ops.reshape(self, *shape)
@@ -196,11 +341,11 @@ class Tensor:
     def transpose(self, *axes) -> Tensor:
         return ops.transpose(self, *axes)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.softmax(self, axis)
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        return ops.softmax(self, axis, dim=dim)
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.log_softmax(self, axis)
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        return ops.log_softmax(self, axis, dim=dim)
 
     # ---- backward ----------------------------------------------------------
     def backward(self, grad=None) -> None:
@@ -225,12 +370,12 @@ class Tensor:
             node = heapq.heappop(queue)[1]
             g = grads.pop(id(node))
             if node._vjp is None or node._retain:
-                keep = g if id(node) in owned else g.copy()
-                node.grad = keep if node.grad is None else node.grad + keep
+                keep = g if id(node) in owned else np.array(g)  # a copy; an array even if g is a 0-d NumPy scalar
+                node.grad = keep if node.grad is None else np.asarray(node.grad + keep)
             if node._vjp is None:
                 continue
             for parent, pg in zip(node._parents, node._vjp(g)):
-                if pg is None or not parent.requires_grad:
+                if pg is None or not parent._requires_grad:
                     continue
                 if id(parent) not in grads:
                     heapq.heappush(queue, (-parent._seq, parent))
@@ -283,8 +428,10 @@ def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
 
 
 def _is_advanced(index) -> bool:
+    """Whether an index (normalised by ops.getitem: every sequence in it is an array) picks entries by array,
+    so that an entry may be picked twice."""
     index = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(i, (np.ndarray, list)) for i in index)
+    return any(isinstance(i, np.ndarray) for i in index)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -298,7 +445,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
         return grad
     extra = grad.ndim - len(shape)
     if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = np.asarray(grad.sum(axis=tuple(range(extra))))  # a sum down to 0-d is a NumPy scalar: keep an array
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
@@ -318,10 +465,10 @@ def make(data: np.ndarray, parents: tuple, vjp: Callable[[np.ndarray], tuple]) -
     """The result of an op: records (parents, vjp) when a parent needs gradients."""
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out._retain, out.name, out._seq = data, None, False, None, next(_creation)
-    if _grad_enabled and any([p.requires_grad for p in parents]):
-        out.requires_grad, out._parents, out._vjp = True, parents, vjp
+    if _grad_enabled and any([p._requires_grad for p in parents]):
+        out._requires_grad, out._parents, out._vjp = True, parents, vjp
     else:
-        out.requires_grad, out._parents, out._vjp = False, (), None
+        out._requires_grad, out._parents, out._vjp = False, (), None
     return out
 
 
@@ -357,12 +504,17 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list], op: str
     return [result(i) for i in range(len(arrays))]
 
 
-def tensor(x, dtype=None) -> Tensor:
-    """`x` as a Tensor; a Python number takes `dtype` (the other operand's)."""
+OPERAND_TYPES = (Tensor, np.ndarray, np.generic, numbers.Number, list, tuple)  # what `tensor` converts
+
+
+def tensor(x) -> Tensor:
+    """`x` as a Tensor (a Tensor is returned as it is): arrays and NumPy scalars keep their dtype,
+    Python numbers and lists become float64. (Beside a tensor in a binary op a Python number takes
+    that tensor's dtype instead: ops._operands has the rule.)"""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, numbers.Number) and dtype is not None and np.issubdtype(dtype, np.floating):
-        return Tensor(np.asarray(x, dtype=dtype))
+    if not isinstance(x, OPERAND_TYPES):
+        raise TypeError(f"expected a Tensor, a NumPy array, a number or a list of numbers, got {type(x).__name__}")
     return Tensor(x)
 
 
