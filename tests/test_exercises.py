@@ -18,7 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
-from test_notebooks import CELL_TIMEOUT, KERNEL_ENV
+from test_notebooks import CELL_TIMEOUT
 
 from tinyrnn import exercises as ex
 from tinyrnn.exercises import ExerciseError
@@ -259,6 +259,6 @@ def test_exercise_notebook_passes_its_checkers_with_the_solutions(path):
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
-    client.execute(env=KERNEL_ENV)
+    client.execute()
     printed = "".join(out.get("text", "") for c in nb.cells if c.cell_type == "code" for out in c.outputs)
     assert ": correct" in printed

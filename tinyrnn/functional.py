@@ -128,7 +128,7 @@ def one_hot(indices, num_classes: int, dtype=np.float64) -> Tensor:
     return Tensor(out)
 
 
-def check_probability(owner: str, name: str, p) -> None:
+def _check_probability(owner: str, name: str, p) -> None:
     """A dropout probability: a number (not a bool) in [0, 1], as torch."""
     if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.number)) or not 0 <= p <= 1:
         raise ValueError(
@@ -139,7 +139,7 @@ def check_probability(owner: str, name: str, p) -> None:
 
 def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Zero each entry with probability p and scale the rest by 1/(1-p) (inverted dropout); p = 1 zeroes all."""
-    check_probability("dropout", "p", p)
+    _check_probability("dropout", "p", p)
     if not training or p == 0:
         return x
     if p == 1:

@@ -101,7 +101,7 @@ class Dropout(Module):
     """Zeroes entries with probability p while training (scaling the rest by 1/(1-p)); identity in eval()."""
 
     def __init__(self, p: float = 0.5):
-        F.check_probability("Dropout", "p", p)
+        F._check_probability("Dropout", "p", p)
         self.p = p
 
     def forward(self, x) -> Tensor:

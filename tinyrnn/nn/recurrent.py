@@ -81,7 +81,7 @@ class _Recurrent(Module):
         self.num_layers = check_size(name, "num_layers", num_layers)
         self.batch_first = check_flag(name, "batch_first", batch_first)
         self.bidirectional = check_flag(name, "bidirectional", bidirectional)
-        F.check_probability(name, "dropout", dropout)
+        F._check_probability(name, "dropout", dropout)
         self.dropout, self.dtype = dropout, np.dtype(dtype)
 
     @property
