@@ -102,7 +102,7 @@ class Function:
                 checked.append(g)
             return checked
 
-        vjp.op = name
+        vjp.op = name  # type: ignore[attr-defined]
         if several:
             return tuple(make_many(outs, tuple(tensors), vjp, name))
         return make(outs[0], tuple(tensors), vjp)

@@ -72,14 +72,14 @@ def cross_entropy(
     index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
     safe = np.where(keep, targets, 0)
     index.insert(axis, safe)
-    index = tuple(index)  # logits[index]: the target's entry at every position
+    at_target = tuple(index)  # logits[at_target]: the target's entry at every position
 
     shifted = z - z.max(axis=axis, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # stable log-softmax
     kept = keep.astype(z.dtype)  # 1, or 0 where ignored
     w_t = kept if w is None else w[safe] * kept  # w[t_i], 0 if ignored
     a_t = (1 - label_smoothing) * w_t  # A_i at the target
-    losses = -log_p[index] * a_t
+    losses = -log_p[at_target] * a_t
     classes = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # per-position values broadcast over the classes
     if label_smoothing:
         w_c = np.ones(num_classes, z.dtype) if w is None else w  # A_ic = (e / C) w_c off the target
@@ -100,7 +100,7 @@ def cross_entropy(
         grad = np.exp(log_p) * (g * sum_a).reshape(classes)  # p_i sum_c A_ic ...
         if label_smoothing:
             grad -= label_smoothing / num_classes * w_c * (g * kept).reshape(classes)  # ... minus A_i
-        grad[index] -= g * a_t
+        grad[at_target] -= g * a_t
         return (grad,)
 
     return make(value, (logits,), vjp)

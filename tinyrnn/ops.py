@@ -8,6 +8,7 @@ g = dL/dy, return dL/d(each input). Broadcasting is undone centrally
 from __future__ import annotations
 
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -338,9 +339,10 @@ def min(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool
 # ---- shapes and indexing --------------------------------------------------
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
+def reshape(x: Tensor, *shape: Any) -> Tensor:
     """x with a new shape (same entries, C order): the VJP reshapes g back."""
-    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
     try:
         y = x.data.reshape(shape)
     except ValueError:
@@ -348,9 +350,10 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return make(y, (x,), lambda g: (g.reshape(x.shape),))
 
 
-def transpose(x: Tensor, *axes) -> Tensor:
+def transpose(x: Tensor, *axes: Any) -> Tensor:
     """x with its axes permuted (reversed when none are given), like ndarray.transpose."""
-    axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
     axes = tuple(a % x.ndim for a in axes) or tuple(reversed(range(x.ndim)))
     inverse = tuple(np.argsort(axes))  # the VJP undoes the permutation
     return make(x.data.transpose(axes), (x,), lambda g: (g.transpose(inverse),))

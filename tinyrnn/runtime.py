@@ -39,7 +39,7 @@ def use_one_blas_thread() -> None:
     if any(var in os.environ for var in THREAD_VARIABLES):
         return
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
     except ImportError:
         warnings.warn(
             "tinyrnn.runtime.use_one_blas_thread: threadpoolctl is not installed, so NumPy's BLAS keeps one "

@@ -104,7 +104,7 @@ class Tensor:
         self.data = as_array(data)
         self.grad: np.ndarray | None = None
         self._parents: tuple[Tensor, ...] = ()
-        self._vjp = None
+        self._vjp: Callable[[np.ndarray], tuple] | None = None
         self.requires_grad = requires_grad
         self._retain = False
         self.name = name
@@ -364,7 +364,7 @@ class Tensor:
             raise ValueError(f"backward(): grad of shape {grad.shape} for a tensor of shape {self.shape}")
 
         grads = {id(self): grad}  # dL/d(node) so far, by node id
-        owned = set()  # ids whose gradient array we allocated and may add into
+        owned: set[int] = set()  # ids whose gradient array we allocated and may add into
         queue = [(-self._seq, self)]  # newest first: every user of a node is newer than it
         while queue:
             node = heapq.heappop(queue)[1]
@@ -490,7 +490,7 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list], op: str
         slots[:] = [None] * len(arrays)  # empty for the next backward() through this node
         return vjp(grads)
 
-    hub_vjp.op = op
+    hub_vjp.op = op  # type: ignore[attr-defined]
     hub = make(np.zeros(()), parents, hub_vjp)
 
     def result(i):
@@ -498,7 +498,7 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list], op: str
             slots[i] = g if slots[i] is None else slots[i] + g
             return (_REACHED,)
 
-        file_grad.op = f"{op}[{i}]"
+        file_grad.op = f"{op}[{i}]"  # type: ignore[attr-defined]
         return make(arrays[i], (hub,), file_grad)
 
     return [result(i) for i in range(len(arrays))]

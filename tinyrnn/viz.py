@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tinyrnn.nn.module import Module
 from tinyrnn.tensor import Tensor
 
 
@@ -39,18 +40,20 @@ def _label(t: Tensor, param_names: dict[int, str]) -> str:
     return f"{name}\\n{shape}".replace('"', '\\"')
 
 
-def to_dot(tensor: Tensor, modules: Iterable | None = None) -> str:
+def to_dot(tensor: Tensor, modules: Module | Iterable[Module] | None = None) -> str:
     """Graphviz DOT text of every node `tensor` was computed from, `tensor` included.
 
     `modules`: a Module or a list of Modules whose parameters are labelled with their
     names from named_parameters() (a tensor's own `name` comes first). A node used
     twice (x * x) has two arrows into the op. A tensor computed with no input
     requiring gradients recorded no graph and is drawn as a single leaf."""
-    param_names = {}
-    for module in [modules] if hasattr(modules, "named_parameters") else modules or []:
+    param_names: dict[int, str] = {}
+    for module in [modules] if isinstance(modules, Module) else modules or []:
         param_names.update((id(p), name) for name, p in module.named_parameters())
     ids: dict[int, str] = {}
-    nodes, edges, stack = [], [], [tensor]
+    nodes: list[Tensor] = []
+    edges: list[str] = []
+    stack = [tensor]
     while stack:
         t = stack.pop()
         if id(t) in ids:

@@ -84,7 +84,10 @@ class Adder(nn.Module):
 CELLS = (*LAYERS, "sigmoid")
 
 
-def build_model(cell: str, hidden: int) -> nn.Module:
+AddingModel = ClassicRNN | Adder  # the two models this task trains
+
+
+def build_model(cell: str, hidden: int) -> AddingModel:
     """'sigmoid' is the classic ClassicRNN; 'rnn', 'gru', 'lstm' an Adder around tr.nn's layer."""
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
@@ -103,7 +106,7 @@ def loss_fn(logits: Tensor, y: np.ndarray, kind: str) -> Tensor:
     return (err * err).sum() * (0.5 / batch)
 
 
-def count_exact(model: nn.Module, a: np.ndarray, b: np.ndarray) -> int:
+def count_exact(model: AddingModel, a: np.ndarray, b: np.ndarray) -> int:
     """How many of the pairs (a, b) (N, width) the model adds with every bit right (no graph, in chunks)."""
     chunk = max(1, EVAL_ELEMENTS // (a.shape[1] * model.hidden))
     right = 0
@@ -132,7 +135,7 @@ class Config:
     test_pairs: int
 
 
-def train(model: nn.Module, cfg: Config, log=print) -> dict:
+def train(model: AddingModel, cfg: Config, log=print) -> dict:
     """Train on fresh random `cfg.bits`-wide pairs each step. Every `cfg.check_every`
     steps, test the training width and log progress; `converged_at_step` is the first
     check at 100% exact-match (None if none was). TrainingError if training diverges
@@ -279,15 +282,16 @@ def save_model(path: str, model: nn.Module, config: dict) -> None:
     save(checkpoint(TASK, model, config), path)
 
 
-def load_model(path: str) -> tuple[nn.Module, dict]:
+def load_model(path: str) -> tuple[AddingModel, dict]:
     """(model, its saved config); ValueError for anything but a binary_add model saved by save_model."""
 
-    def build(config: dict, vocab) -> nn.Module:
+    def build(config: dict, vocab) -> AddingModel:
         if not MIN_BITS <= int(config["bits"]) <= MAX_BITS:
             raise ValueError(f"training width {config['bits']} is outside [{MIN_BITS}, {MAX_BITS}]")
         return build_model(config["cell"], int(config["hidden"]))
 
     model, config, _ = load_checkpoint(path, TASK, build)
+    assert isinstance(model, (ClassicRNN, Adder))
     return model, config
 
 
@@ -301,7 +305,7 @@ def show_examples(model: nn.Module, width: int, count: int = 2) -> None:
         print(f"  {x} + {y} = {s}  ({'right' if s == x + y else f'WRONG, expected {x + y}'})")
 
 
-def train_or_load(args: argparse.Namespace) -> tuple[nn.Module, dict, dict]:
+def train_or_load(args: argparse.Namespace) -> tuple[AddingModel, dict, dict]:
     """(model, its config, {steps, seconds, converged_at_step}): trained as the flags say, or --load'ed."""
     if args.load:
         ignored = [
@@ -330,7 +334,7 @@ def train_or_load(args: argparse.Namespace) -> tuple[nn.Module, dict, dict]:
     return model, vars(cfg), summary
 
 
-def accuracy_table(model: nn.Module, widths: list[int], n_random: int) -> tuple[dict, dict]:
+def accuracy_table(model: AddingModel, widths: list[int], n_random: int) -> tuple[dict, dict]:
     """Print width, pairs tested, exact-match accuracy; return ({width: accuracy}, {width: pairs}), keys str."""
     accuracy, pairs = {}, {}
     print(f"\n{'width':>5}  {'pairs tested':>17}  {'exact-match':>11}")

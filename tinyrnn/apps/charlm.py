@@ -127,6 +127,7 @@ def load_model(path: str, args) -> tuple[CharLM, Vocab]:
         return CharLM(len(tokens), args.cell, args.hidden, args.layers, args.embed, args.dtype)
 
     model, _, tokens = load_checkpoint(path, TASK, build)
+    assert isinstance(model, CharLM)
     try:
         return model, Vocab.from_tokens(tokens)
     except (TypeError, ValueError) as e:
@@ -230,7 +231,7 @@ def prepare(args) -> tuple[CharLM, Vocab, np.ndarray | None, list[str]]:
     """(model, vocabulary, the text as ids, prefixes): --load'ed or new, with every input checked.
     The text is None with --load and no --data: the checkpoint alone can only generate
     (the bundled English text would be the wrong text to score or train a loaded model on)."""
-    text = None
+    text: str | None = None
     if not args.load:
         text = load_text(args)
         vocab = Vocab(text)
@@ -244,7 +245,7 @@ def prepare(args) -> tuple[CharLM, Vocab, np.ndarray | None, list[str]]:
             raise ValueError("--load without --data: no text to train on: give --data, or --epochs 0 to only generate")
         elif args.prefix is None:
             raise ValueError("--load without --data: give a --prefix to continue (there is no text to take one from)")
-    prefixes = args.prefix if args.prefix is not None else [text[:5]]
+    prefixes = args.prefix if args.prefix is not None else [text[:5] if text is not None else ""]
     if any(not prefix for prefix in prefixes):
         raise ValueError("--prefix: a prefix must not be empty")
     for prefix in prefixes:

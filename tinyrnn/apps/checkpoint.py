@@ -63,7 +63,7 @@ def load_checkpoint(
         )
     try:
         model = build(config, vocab)
-        model.load_state_dict(state.get("model"))
+        model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
         raise ValueError(f"{option} {path}: damaged {task} checkpoint ({e})") from None
     return model, config, vocab

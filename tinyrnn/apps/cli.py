@@ -59,7 +59,8 @@ class DivergenceCheck:
     """
 
     def __init__(self, hint: str):
-        self.hint, self.first, self.step = hint, None, 0
+        self.hint, self.step = hint, 0
+        self.first: float | None = None
 
     def loss(self, value: float) -> None:
         """The next step's loss (steps count from 1)."""

@@ -103,4 +103,5 @@ def load_checkpoint(path: str, option: str = "--load") -> NameModel:
     model, _, _ = read_checkpoint(
         path, TASK, lambda config, vocab: NameModel(Alphabet(vocab), **{k: config[k] for k in ARCH}), option
     )
+    assert isinstance(model, NameModel)
     return model

@@ -37,7 +37,8 @@ def sample(
     rows), k <= steps; a row that has drawn `end` is padded with `end` from then on.
     Scores are taken in float64 whatever the model's dtype, so a float32 model draws the same way."""
     logits, state = model(np.repeat(np.asarray(context, dtype=np.int64)[:, None], n, axis=1))
-    drawn, done = [], np.zeros(n, dtype=bool)
+    drawn: list[np.ndarray] = []
+    done = np.zeros(n, dtype=bool)
     while len(drawn) < steps and not done.all():
         ids = draw(logits.data[-1].astype(np.float64), temperature, rng)
         if end is not None:

@@ -21,6 +21,7 @@ tab-separated `source<TAB>target` lines.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ OPPOSITES = (
 
 def opposite_pairs() -> list[tuple[str, str]]:
     """Each word of OPPOSITES -> its opposite, both ways (60 pairs)."""
-    pairs = [tuple(item.split()) for item in OPPOSITES.split(", ")]
+    pairs = [(a, b) for a, b in (item.split() for item in OPPOSITES.split(", "))]
     return pairs + [(b, a) for a, b in pairs]
 
 
@@ -60,7 +61,8 @@ def reverse_pairs(count: int, seed: int) -> list[tuple[str, str]]:
 
 def read_pairs(path: str) -> list[tuple[str, str]]:
     """`source<TAB>target` lines of a UTF-8 file (blank lines skipped)."""
-    pairs, seen = [], {}
+    pairs: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
     for n, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
@@ -127,7 +129,8 @@ class Task:
         src, lengths = pad([self.vocab.encode(s) for s in sources], self.pad)
         state = model.encode(src, lengths)
         token = np.full((1, len(sources)), self.bos)
-        steps, done = [], np.zeros(len(sources), dtype=bool)
+        steps: list[np.ndarray] = []
+        done = np.zeros(len(sources), dtype=bool)
         while len(steps) < max_len and not done.all():
             logits, state = model.decode(token, state)
             token = logits.data.argmax(axis=-1)  # (1, B)
@@ -233,7 +236,12 @@ def run(args, outputs: Outputs) -> dict:
         f"{'reached' if accuracy == 1 else 'stopped at'} {accuracy:.1%} exact match on the training pairs "
         f"after {epoch} epochs"
     )
-    metrics = {"train_accuracy": accuracy, "epochs": epoch, "history": history, "vocab_size": len(task.vocab)}
+    metrics: dict[str, Any] = {
+        "train_accuracy": accuracy,
+        "epochs": epoch,
+        "history": history,
+        "vocab_size": len(task.vocab),
+    }
     if held_out:
         metrics["held_out_accuracy"] = task.accuracy(model, held_out)
         print(f"{metrics['held_out_accuracy']:.1%} exact match on {len(held_out)} strings it never saw")

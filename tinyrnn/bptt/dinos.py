@@ -81,7 +81,7 @@ def encode(name: str, alphabet: Alphabet) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sample(p: dict, alphabet: Alphabet, rng: np.random.Generator, max_len: int = 50) -> str:
-    h, x, out = np.zeros(p["w_hh"].shape[0]), alphabet.start, []
+    h, x, out = np.zeros(p["w_hh"].shape[0]), alphabet.start, list[int]()
     while len(out) < max_len:
         hs, probs = forward(p, np.array([x]), h)
         h, x = hs[1], int(rng.choice(len(alphabet), p=probs[0]))

@@ -13,7 +13,7 @@ import numpy as np
 IGNORE = -100
 
 
-def pad(seqs: Sequence[Sequence[int]], value: int) -> tuple[np.ndarray, np.ndarray]:
+def pad(seqs: Sequence[Sequence[int] | np.ndarray], value: int) -> tuple[np.ndarray, np.ndarray]:
     """Sequences of ids -> ((T, B) int64 array, time-major, filled with `value` after each
     sequence's end; lengths (B,) int64), T the longest length."""
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)

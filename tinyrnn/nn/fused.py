@@ -50,8 +50,9 @@ def rnn_sequence(
     """Elman RNN over x (T, B, I) from h0 (B, H): returns (out (T, B, H), h_n (B, H))."""
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    make = lambda *w: RNNKernel(*w, nonlinearity=nonlinearity)
-    return tuple(_sequence("rnn_sequence", make, 1, x, [h0], [w_ih, w_hh, b_ih, b_hh], lengths, reverse, checkpoint))
+    make = lambda w_ih, w_hh, b_ih, b_hh: RNNKernel(w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity)
+    out, h_n = _sequence("rnn_sequence", make, 1, x, [h0], [w_ih, w_hh, b_ih, b_hh], lengths, reverse, checkpoint)
+    return out, h_n
 
 
 def gru_sequence(
@@ -72,7 +73,8 @@ def gru_sequence(
     reset_after=True is torch's formulation, n = tanh(W_in x + b_in + r * (W_hn h + b_hn));
     False is Cho et al.'s (and d2l's), n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)."""
     make = GRUKernel if reset_after else GRUResetBeforeKernel
-    return tuple(_sequence("gru_sequence", make, 3, x, [h0], [w_ih, w_hh, b_ih, b_hh], lengths, reverse, checkpoint))
+    out, h_n = _sequence("gru_sequence", make, 3, x, [h0], [w_ih, w_hh, b_ih, b_hh], lengths, reverse, checkpoint)
+    return out, h_n
 
 
 def lstm_sequence(
@@ -90,7 +92,8 @@ def lstm_sequence(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM over x (T, B, I) from (h0, c0) (B, H): returns (out (T, B, H), h_n, c_n (B, H))."""
     weights = [w_ih, w_hh, b_ih, b_hh]
-    return tuple(_sequence("lstm_sequence", LSTMKernel, 4, x, [h0, c0], weights, lengths, reverse, checkpoint))
+    out, h_n, c_n = _sequence("lstm_sequence", LSTMKernel, 4, x, [h0, c0], weights, lengths, reverse, checkpoint)
+    return out, h_n, c_n
 
 
 def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, checkpoint) -> list[Tensor]:
@@ -124,7 +127,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
         dstate = tuple(np.ascontiguousarray(d.T) for d in d_final)
         d_out = to_time(d_out)
         dx = np.empty(x.shape, x.dtype) if x.requires_grad else None
-        total = None  # [dw_ih, dw_hh, db_ih, db_hh] summed over segments
+        total: list[np.ndarray] = []  # [dw_ih, dw_hh, db_ih, db_hh] summed over segments
         for k in reversed(range(len(segments))):
             (s, e), v = segments[k], seg_valid[k]
             cache = caches[k] or kernel.forward(kernel.project(xs[s:e]), starts[k], v)  # recompute if needed
@@ -133,7 +136,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
             if v is not None:
                 dh *= v[:, None, :]  # padded outputs are constants
             dxp, dstate, grads = kernel.backward(cache, dh, dstate, v, xs[s:e].transpose(0, 2, 1))
-            total = grads if total is None else [a + b for a, b in zip(total, grads)]
+            total = [a + b for a, b in zip(total, grads)] if total else grads
             if dx is not None:
                 dx[s:e] = kernel.input_grad(dxp)
         d_start = [np.ascontiguousarray(d.T) for d in dstate]

@@ -16,8 +16,9 @@ blocks adjacent (the GRU's); `reorder` maps torch's order to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import accumulate
+from typing import Any, overload
 
 import numpy as np
 
@@ -35,6 +36,10 @@ def sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
+@overload
+def reorder(w: np.ndarray, order: tuple[int, ...]) -> np.ndarray: ...
+@overload
+def reorder(w: None, order: tuple[int, ...]) -> None: ...
 def reorder(w: np.ndarray | None, order: tuple[int, ...]) -> np.ndarray | None:
     """Stack w's gate blocks (axis 0 holds G blocks of H rows) in `order`:
     block k of the result is block order[k] of w. reorder(w, inverse(order))
@@ -78,7 +83,8 @@ def step_matmul(w: np.ndarray, n_cols: int) -> tuple[Callable, Callable]:
     """(forward, backward) for one time step: forward(v, out) = W v for v (K, n_cols), and
     backward(u, out) = W^T u for u (M, n_cols), with W (M, K); each returns out. One BLAS
     call each, or one per row block (row_blocks), W^T u being the sum of the blocks' W_b^T u_b."""
-    blocks = row_blocks(*w.shape, n_cols, w.dtype)
+    M, K = w.shape
+    blocks = row_blocks(M, K, n_cols, w.dtype)
     if len(blocks) == 1:
         return w.dot, w.T.dot  # bound methods: no Python layer per step, and no np.dot dispatch
     pieces, tmp = [(b, w[b], w[b].T) for b in blocks], np.empty((w.shape[1], n_cols), w.dtype)
@@ -122,6 +128,18 @@ class Kernel:
     """
 
     n_states: int
+    H: int
+    w_ih: np.ndarray
+    w_x: np.ndarray
+    b_x: np.ndarray | None
+
+    def forward(self, xp: np.ndarray, state: Sequence[np.ndarray], valid: np.ndarray | None) -> Any:
+        raise NotImplementedError
+
+    def backward(
+        self, cache: Any, dh: np.ndarray, dstate: Sequence[np.ndarray], valid: np.ndarray | None, x: np.ndarray
+    ):
+        raise NotImplementedError
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """w_x x_t + b_x for every step at once: x (S, B, I) -> (S, G*H, B)."""
@@ -172,7 +190,8 @@ def sum_outer(d: np.ndarray, *vs: np.ndarray, bias: bool = False) -> list[np.nda
     product runs faster than several thin ones."""
     ends = list(accumulate([v.shape[1] for v in vs] + [1] * bias))
     columns = [slice(a, b) for a, b in zip([0, *ends], ends)]  # v_i's columns of [v_1, v_2, ..., 1]
-    total, G, B = None, d.shape[1], d.shape[2]
+    total: np.ndarray | None = None
+    G, B = d.shape[1], d.shape[2]
     for c in chunks(d.shape[0]):
         d_c = d[c].transpose(1, 0, 2).reshape(G, -1)
         v_c = np.empty((c.stop - c.start, B, ends[-1]), d.dtype)
@@ -182,6 +201,7 @@ def sum_outer(d: np.ndarray, *vs: np.ndarray, bias: bool = False) -> list[np.nda
             v_c[:, :, -1] = 1
         term = mm(d_c, v_c.reshape(-1, ends[-1]))
         total = term if total is None else np.add(total, term, out=total)
+    assert total is not None, "sum_outer: no steps"
     pieces = [total[:, cols] for cols in columns]  # views: the engine copies a leaf's gradient
     return pieces[: len(vs)] + [pieces[-1][:, 0]] * bias
 

@@ -18,6 +18,7 @@ Recurrent(MyCell, ...) runs any RecurrentCell with the same machinery, per op.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +42,10 @@ class _Recurrent(Module):
     k-th state and recomputes the rest in backward."""
 
     gates = 1
-    state_names = ("h0",)
-    _fused = None  # (x, state, weights, lengths, reverse) -> (out, *final states), or None: per-op only
+    state_names: tuple[str, ...] = ("h0",)
+    # (x, state, weights, lengths, reverse) -> (out, *final states), or None: per-op only
+    _fused: Callable[..., Any] | None = None
+    _step: Callable[..., tuple[Tensor, ...]]  # (xi_t, state tuple, w_hh, b_hh) -> new state tuple
 
     def __init__(
         self,
@@ -107,12 +110,13 @@ class _Recurrent(Module):
             return out, tuple(final)
         xs, step = self._steps(layer, reverse, x)
         all_valid = T if lengths is None or B == 0 else lengths.min()  # steps t < all_valid need no mask
-        outputs = [None] * T
+        outputs: list[Any] = [None] * T
         for t in reversed(range(T)) if reverse else range(T):
             new = step(xs[t], state)
             if t < all_valid:
                 state, outputs[t] = new, new[0]
             else:
+                assert lengths is not None  # all_valid < T only with lengths
                 valid = (t < lengths)[:, None]  # (B, 1): which sequences have a step t
                 state = tuple(where(valid, n, s) for n, s in zip(new, state))
                 outputs[t] = where(valid, new[0], 0.0)
@@ -286,7 +290,8 @@ class LSTM(_Recurrent):
     state_names = ("h0", "c0")
 
     def _step(self, xi, state, w_hh, b_hh):
-        return lstm_step(xi, *state, w_hh, b_hh)
+        h, c = state
+        return lstm_step(xi, h, c, w_hh, b_hh)
 
     def _fused(self, x, state, weights, lengths, reverse):
         return lstm_sequence(x, *state, *weights, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)

@@ -50,12 +50,13 @@ def autograd_bptt(cell, x: np.ndarray, state0: tuple, weights: tuple) -> dict:
         steps.append(tuple(s.retain_grad() for s in state))
     loss = sum((s * w[t]).sum() for t, step in enumerate(steps) for s, w in zip(step, weights))
     loss.backward()
-    result = {"x": xt.grad, **{f"{n}0": s.grad for n, s in zip(names, s0)}}
-    result.update({name: p.grad for name, p in cell.named_parameters()})
+    grad = lambda t: np.zeros_like(t.data) if t.grad is None else t.grad  # no path to the loss: zero
+    result = {"x": grad(xt), **{f"{n}0": grad(s) for n, s in zip(names, s0)}}
+    result.update({name: grad(p) for name, p in cell.named_parameters()})
     for k, n in enumerate(names):
-        result[n] = np.stack([step[k].grad for step in steps])
+        result[n] = np.stack([grad(step[k]) for step in steps])
         result[f"forward {n}"] = np.stack([step[k].data for step in steps])
-    return {key: np.zeros(np.shape(g)) if g is None else g for key, g in result.items()}
+    return result
 
 
 def check_bptt(

@@ -146,7 +146,8 @@ def _check_torch(torch_fn, arrays, outs, leaves, weights, names) -> None:
     t_outs = outputs(torch_fn(*t_leaves))
     for k, (y, t) in enumerate(zip(outs, t_outs)):
         compare("check_op vs torch", f"output {k}", y.data, t.detach().numpy(), TORCH_TOL, TORCH_TOL, ("ours", "torch"))
-    t_grads = torch.autograd.grad(t_outs, t_leaves, [torch.from_numpy(w) for w in weights], allow_unused=True)
+    t_weights = [torch.from_numpy(w) for w in weights]
+    t_grads = torch.autograd.grad(t_outs, t_leaves, t_weights, allow_unused=True)  # type: ignore[arg-type]
     for name, leaf, t_grad in zip(names, leaves, t_grads):
         ours = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad
         ref = np.zeros(leaf.shape) if t_grad is None else t_grad.numpy()

@@ -16,6 +16,7 @@ batch 1, length 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from hypothesis import strategies as st
@@ -28,7 +29,11 @@ EDGE_SHAPES = ((), (1,), (1, 1))
 
 
 def floats(
-    lo: float = -3.0, hi: float = 3.0, away_from: tuple[float, ...] = (), margin: float = 1e-3, width: int = 64
+    lo: float = -3.0,
+    hi: float = 3.0,
+    away_from: tuple[float, ...] = (),
+    margin: float = 1e-3,
+    width: Literal[16, 32, 64] = 64,
 ) -> st.SearchStrategy[float]:
     """Finite floats in [lo, hi] (no NaN, no inf, no subnormals).
 
@@ -67,7 +72,7 @@ def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = MAX_SIDE) -> st
 
 def arrays(shape, elements: st.SearchStrategy[float] | None = None, dtype=np.float64) -> st.SearchStrategy[np.ndarray]:
     """Arrays of `shape` (a tuple or a strategy of tuples) and `dtype` (float64 by default)."""
-    width = 32 if np.dtype(dtype) == np.float32 else 64
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
     return hnp.arrays(dtype, shape, elements=elements if elements is not None else floats(width=width))
 
 
@@ -96,7 +101,7 @@ def broadcastable_arrays(draw, elements: tuple, min_dims: int = 0, max_dims: int
 def axes(ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy:
     """A reduction axis for an array of `ndim` dims: None, an int or a non-empty tuple
     of distinct axes (each maybe negative). A 0-d array only gets None."""
-    choices = [st.none()] if allow_none or ndim == 0 else []
+    choices: list[st.SearchStrategy] = [st.none()] if allow_none or ndim == 0 else []
     if ndim:
         choices.append(st.integers(-ndim, ndim - 1))
     if ndim and allow_tuple:

@@ -15,14 +15,14 @@ def torch_twin(module):
     kwargs["bidirectional"] = module.bidirectional
     if isinstance(module, nn.Recurrent):
         cell = module.cells[0]
-        kind, kwargs["bias"] = type(cell).__name__.removesuffix("Cell"), cell.bias_ih is not None
+        kind, kwargs["bias"] = type(cell).__name__.removesuffix("Cell"), getattr(cell, "bias_ih", None) is not None
     else:
         kind, kwargs["bias"] = type(module).__name__, module.bias
         cell = module
     if kind not in ("RNN", "GRU", "LSTM") or not getattr(cell, "reset_after", True):
         raise TypeError(f"torch_twin: torch has no twin of {type(module).__name__} with {type(cell).__name__}")
     if kind == "RNN":
-        kwargs["nonlinearity"] = cell.nonlinearity
+        kwargs["nonlinearity"] = getattr(cell, "nonlinearity", "tanh")
     twin = getattr(torch.nn, kind)(module.input_size, module.hidden_size, **kwargs).double()
     twin.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
     return twin
