@@ -172,6 +172,8 @@ def test_a_layer_without_a_fused_kernel_runs_per_op():
 
 
 def test_bad_cell_factories_are_refused():
+    with pytest.raises(ValueError, match=r"Recurrent: input_size, hidden_size and num_layers must be positive"):
+        tr.nn.Recurrent(MGUCell, 2, 3, num_layers=0)
     with pytest.raises(TypeError, match=r"must return a tr.nn.RecurrentCell, got Linear"):
         tr.nn.Recurrent(tr.nn.Linear, 2, 3)
     with pytest.raises(ValueError, match=r"expected a cell with \(input_size, hidden_size\) = \(2, 3\), got MGUCell"):
