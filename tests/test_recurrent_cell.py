@@ -97,14 +97,14 @@ def run_layer(layer, x, h0):
 
 def test_mgu_layer_gradcheck_and_complex_step():
     """Every parameter, x and h0 of a stacked bidirectional MGU on a padded batch against central
-    differences; h0 and every parameter against the complex step (x must keep the layer's dtype).
+    differences; every parameter against the complex step (x and h0 must keep the layer's dtype).
     The complex step is exact; what differs is autograd's own rounding, summed over ~200 ops
     and 6 steps: ~2e-13 relative on the smallest entries, so 1e-12 here (1e-13 for short chains)."""
     layer = mgu_layer(num_layers=2, bidirectional=True, batch_first=True)
     rng = np.random.default_rng(2)
     x, h0 = rng.standard_normal((2, 3, 2)), rng.standard_normal((4, 2, 3))
     check_module(layer, run_layer, x, h0, rtol=1e-6, atol=1e-8)
-    worst = check_complex_step(lambda m, h: run_layer(m, x, h), h0, module=layer, rtol=1e-12)
+    worst = check_complex_step(lambda m: run_layer(m, x, h0), module=layer, rtol=1e-12)
     assert worst < 1e-12
 
 
@@ -172,6 +172,8 @@ def test_a_layer_without_a_fused_kernel_runs_per_op():
 
 
 def test_bad_cell_factories_are_refused():
+    with pytest.raises(ValueError, match=r"Recurrent: num_layers must be greater than zero, got 0"):
+        tr.nn.Recurrent(MGUCell, 2, 3, num_layers=0)
     with pytest.raises(TypeError, match=r"must return a tr.nn.RecurrentCell, got Linear"):
         tr.nn.Recurrent(tr.nn.Linear, 2, 3)
     with pytest.raises(ValueError, match=r"expected a cell with \(input_size, hidden_size\) = \(2, 3\), got MGUCell"):

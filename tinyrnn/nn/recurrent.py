@@ -326,20 +326,21 @@ class Recurrent(_Recurrent):
         dropout: float = 0.0,
         bidirectional: bool = False,
     ):
-        cells = []
+        self._configure(input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, np.float64)
+        D, cells = self.num_directions, []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * (2 if bidirectional else 1)
-            cells += [
-                _check_cell(cell(layer_input, hidden_size), layer_input, hidden_size) for _ in "fr"[: 1 + bidirectional]
-            ]
+            layer_input = input_size if layer == 0 else hidden_size * D
+            for _ in range(D):
+                cells.append(_check_cell(cell(layer_input, hidden_size), layer_input, hidden_size))
         dtypes = {p.dtype for c in cells for p in c.parameters()} or {np.dtype(np.float64)}
         if len(dtypes) > 1:
             raise TypeError(f"Recurrent: the cells' parameters must share one dtype, got {sorted(map(str, dtypes))}")
-        self._configure(input_size, hidden_size, num_layers, batch_first, dropout, bidirectional, dtypes.pop())
-        self.fused, self.state_names = False, tuple(f"{n}0" for n in cells[0].state_names)
-        for k, c in enumerate(cells):
+        self.dtype, self.fused = dtypes.pop(), False
+        self.state_names = tuple(f"{name}0" for name in cells[0].state_names)
+        suffixes = [suffix for layer in range(num_layers) for suffix in self._suffixes(layer)]
+        for c, suffix in zip(cells, suffixes):
             for name, p in c.named_parameters():  # the same Parameter objects, under the layer's names
-                setattr(self, f"{name}{self._suffixes(k // self.num_directions)[k % self.num_directions]}", p)
+                setattr(self, f"{name}{suffix}", p)
         self.cells = cells  # after the parameters: named_parameters() lists each once, by its first name
 
     def _steps(self, layer: int, reverse: bool, x: Tensor) -> tuple[list[Tensor], Callable]:
