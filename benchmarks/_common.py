@@ -117,6 +117,18 @@ def interleaved(fns: dict, reps: int, warmup: int = 1, clock=time.perf_counter, 
     return times
 
 
+def check_row_spec(parser, flag: str, spec: str | None, kinds) -> None:
+    """A benchmark row given on the command line as KIND:DTYPE:B:T:H (e.g. LSTM:float32:32:35:128),
+    or parser.error() saying what was expected."""
+    if spec is None:
+        return
+    parts = spec.split(":")
+    ok = len(parts) == 5 and parts[0] in kinds and parts[1] in ("float32", "float64")
+    if not (ok and all(n.isdigit() and int(n) > 0 for n in parts[2:])):
+        parser.error(f"{flag} wants KIND:DTYPE:B:T:H with KIND in {', '.join(kinds)}, e.g. LSTM:float32:32:35:128, "
+                     f"got {spec!r}")  # fmt: skip
+
+
 def median(xs: list) -> float:
     xs = sorted(xs)
     mid = len(xs) // 2

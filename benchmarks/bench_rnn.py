@@ -84,11 +84,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.threads < 1 or args.checkpoint < 1 or args.runs < 1 or (args.budget is not None and args.budget <= 0):
         p.error("--threads, --checkpoint, --runs and --budget must be positive")
-    if args.profile:
-        parts = args.profile.split(":")
-        ok = len(parts) == 5 and parts[0] in KINDS and parts[1] in ("float32", "float64")
-        if not (ok and all(n.isdigit() and int(n) > 0 for n in parts[2:])):
-            p.error(f"--profile wants KIND:DTYPE:B:T:H, e.g. LSTM:float32:32:35:128, got {args.profile!r}")
+    _common.check_row_spec(p, "--profile", args.profile, KINDS)
     return args
 
 
