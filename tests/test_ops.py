@@ -384,3 +384,19 @@ def test_table_calls_every_public_op(data) -> None:
     assert {"add", "matmul", "getitem", "cross_entropy", "dropout"} <= set(wanted)  # the finder finds
     assert sorted(set(wanted) - called) == []
     print(f"factory: {len(ROWS)} rows cover {len(called)} public ops: {', '.join(sorted(called))}")
+
+
+# ---- fast forms against their plain definitions --------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_through_tanh_is_the_logistic_function(dtype) -> None:
+    """ops.sigmoid computes 0.5 tanh(x / 2) + 0.5; the definition 1 / (1 + e^-x), in float64 and
+    allowed to overflow, agrees within one machine epsilon of the dtype, absolute (far below 0 the
+    fast form gives 0 or a multiple of eps / 2 where the definition gives a tiny positive number)."""
+    x = np.concatenate([np.linspace(-50, 50, 2001), [-1e4, -750.0, 750.0, 1e4, 0.0]]).astype(dtype)
+    with np.errstate(over="ignore"):
+        plain = 1 / (1 + np.exp(-x.astype(np.float64)))
+    y = ops.sigmoid(tr.Tensor(x)).data
+    assert y.dtype == dtype and np.all((y >= 0) & (y <= 1))
+    np.testing.assert_allclose(y, plain, rtol=0, atol=np.finfo(dtype).eps)

@@ -20,6 +20,7 @@ from test_ops import GRAD_ROWS, backward, run_ours
 
 import tinyrnn as tr
 from tinyrnn import ops
+from tinyrnn import tensor as tensor_module
 from tinyrnn.nn.layers import linear
 from tinyrnn.tensor import make, make_many
 from tinyrnn.testing.checks import FD_ATOL, FD_RTOL, TORCH_TOL
@@ -76,7 +77,20 @@ def test_float32_stays_float32(row, data, seed: int) -> None:
     case = Case(tuple(map(_float32, case.arrays)), {k: _float32(v) for k, v in case.params.items()})
     leaves, outs = run_ours(row, case, requires_grad=True)
     assert all(y.dtype == np.float32 for y in outs), [y.dtype for y in outs]
-    backward(outs, [upstream(y.shape, seed + i).astype(np.float32) for i, y in enumerate(outs)])
+    upcast = []  # every VJP result as it leaves the op, before the engine would cast it back
+
+    def check(grads, owned, node, g):
+        value = g.value if isinstance(g, tensor_module.IndexGrad) else g
+        if np.asarray(value).dtype != np.float32:
+            upcast.append((node.shape, np.asarray(value).dtype))
+        accumulate(grads, owned, node, g)
+
+    accumulate, tensor_module._accumulate = tensor_module._accumulate, check
+    try:
+        backward(outs, [upstream(y.shape, seed + i).astype(np.float32) for i, y in enumerate(outs)])
+    finally:
+        tensor_module._accumulate = accumulate
+    assert upcast == [], f"{row.name}: VJPs returned {upcast} for float32 inputs (float64 work, then a cast)"
     for leaf in leaves:
         assert leaf.grad.dtype == np.float32 and leaf.grad.shape == leaf.shape
 
@@ -472,3 +486,12 @@ def test_no_grad_as_a_decorator_keeps_the_name_and_docstring() -> None:
 
     assert (double.__name__, double.__doc__) == ("double", "Twice x.")
     assert not double(tr.Tensor(np.ones(2), requires_grad=True)).requires_grad
+
+
+def test_matmul_skips_the_product_for_a_constant_operand() -> None:
+    """x_t @ W with a constant input x_t: the VJP computes dL/dW only (G B^T would be thrown away)."""
+    x, w = tr.Tensor(np.ones((2, 3))), tr.Tensor(np.ones((3, 4)), requires_grad=True)
+    gx, gw = (x @ w)._vjp(np.ones((2, 4)))
+    assert gx is None and gw.shape == (3, 4)
+    gx, gw = (w.T @ x.T)._vjp(np.ones((4, 2)))
+    assert gw is None and gx.shape == (4, 3)

@@ -147,12 +147,12 @@ def matmul(a, b) -> Tensor:
     except ValueError:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: batch dimensions cannot be broadcast together") from None
 
-    def vjp(g):
+    def vjp(g):  # only the gradients needed: an input x_t of x_t @ W is a constant, its product would be wasted
         G = g.reshape(Y.shape)
-        gA = mm(G, np.swapaxes(B, -1, -2))  # dL/dA = G B^T
-        gB = mm(np.swapaxes(A, -1, -2), G)  # dL/dB = A^T G
-        return (gA if a.ndim > 1 else gA.reshape(-1, a.shape[0]).sum(0),
-                gB if b.ndim > 1 else gB.reshape(-1, b.shape[0]).sum(0))  # fmt: skip
+        gA = mm(G, B.swapaxes(-1, -2)) if a.requires_grad else None  # dL/dA = G B^T
+        gB = mm(A.swapaxes(-1, -2), G) if b.requires_grad else None  # dL/dB = A^T G
+        return (gA if a.ndim > 1 or gA is None else gA.reshape(-1, a.shape[0]).sum(0),
+                gB if b.ndim > 1 or gB is None else gB.reshape(-1, b.shape[0]).sum(0))  # fmt: skip
 
     # drop the axes that the 1-D operands gained
     shape = Y.shape[:-2] + (Y.shape[-2],) * (a.ndim > 1) + (Y.shape[-1],) * (b.ndim > 1)
@@ -180,13 +180,14 @@ def tanh(x: Tensor) -> Tensor:
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    if a.dtype.kind == "c":  # complex input (a complex-step check): the plain formula, which is analytic
-        return 1 / (1 + np.exp(-a))
-    e = np.exp(-np.abs(a))  # exp of a non-positive number only: never overflows
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + e^-a), written as 0.5 tanh(a / 2) + 0.5: the same function (tanh(u) = 2 / (1 + e^-2u) - 1),
+    one transcendental call and no overflow for any a (2-3x faster than an exp-based stable form);
+    analytic, so a complex-step check goes through it unchanged."""
+    return 0.5 * np.tanh(0.5 * a) + 0.5
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + e^-x): dL/dx = g y (1 - y), from the saved output."""
     y = _sigmoid(x.data)
     return make(y, (x,), lambda g: (g * y * (1 - y),))
 
@@ -292,14 +293,14 @@ def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool
     """Sum over `axis` (an int, a tuple, or None: all; torch's `dim`, `keepdim` also work):
     every summed entry gets g."""
     axis, keepdims = _reduction("sum", x, axis, keepdims, dim, keepdim)
-    y = np.sum(x.data, axis=axis, keepdims=keepdims)
+    y = x.data.sum(axis=axis, keepdims=keepdims)  # the method: np.sum adds a Python-level wrapper
     return make(np.asarray(y), (x,), lambda g: (_spread(g, x.shape, axis, keepdims),))
 
 
 def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
     """Mean over `axis` (as in sum): every entry gets g / (number averaged)."""
     axis, keepdims = _reduction("mean", x, axis, keepdims, dim, keepdim)
-    y = np.mean(x.data, axis=axis, keepdims=keepdims)
+    y = x.data.mean(axis=axis, keepdims=keepdims)
     n = x.data.size / (np.size(y) or 1)
     return make(np.asarray(y), (x,), lambda g: (_spread(g / n, x.shape, axis, keepdims),))
 
@@ -321,7 +322,8 @@ def _to_extremes(g: np.ndarray, x: Tensor, y: np.ndarray, axis, keepdims: bool) 
     hit = x.data == y_x
     if np.isnan(y).any():  # NaN != NaN: mark the NaN entries of the slices whose result is NaN
         hit |= np.isnan(x.data) & np.isnan(y_x)
-    return hit * (_expand(g, x.shape, axis, keepdims) / hit.sum(axis=axis, keepdims=True))
+    ties = hit.sum(axis=axis, keepdims=True, dtype=x.dtype)  # x's dtype: an integer count would upcast g
+    return hit * (_expand(g, x.shape, axis, keepdims) / ties)
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
