@@ -187,6 +187,7 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), never overflowing: dL/dx = g y (1 - y), from the saved output."""
     y = _sigmoid(x.data)
     return make(y, (x,), lambda g: (g * y * (1 - y),))
 
