@@ -5,28 +5,30 @@ site, every public name of tinyrnn, tinyrnn.nn, tinyrnn.optim, tinyrnn.functiona
 and tinyrnn.io has an entry on the API pages (mkdocstrings leaves out a name
 without a docstring, so this also catches an undocumented one), and every
 notebook has a page that shows its committed outputs and pictures. Each checker
-is shown to fail on a planted mistake. Skipped only when mkdocs is not installed
-(the `docs` extra; the `test` extra includes it).
+is shown to fail on a planted mistake. The tests that build the site are skipped
+only when mkdocs is not installed (the `docs` extra; the `test` extra includes it).
+The examples in the library's docstrings and in the guide run and print what
+they say.
 """
 
 from __future__ import annotations
 
+import doctest
 import importlib
 import inspect
 import json
 import os
+import pkgutil
 import re
 import shutil
 import subprocess
 import sys
+import types
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
-pytest.importorskip("mkdocs")
-yaml = pytest.importorskip("yaml")  # a dependency of mkdocs
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
@@ -41,6 +43,7 @@ def mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
+    pytest.importorskip("mkdocs")
     site = tmp_path_factory.mktemp("site")
     run = mkdocs_build(ROOT / "mkdocs.yml", site)
     assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
@@ -158,6 +161,7 @@ def test_every_public_name_has_an_entry_on_the_api_pages(site):
 
 def test_every_notebook_is_in_the_nav_and_its_page_shows_its_outputs(site):
     assert NOTEBOOKS, "no notebooks found"
+    yaml = pytest.importorskip("yaml")  # a dependency of mkdocs
     nav = json.dumps(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"])
     assert [nb.name for nb in NOTEBOOKS if nb.relative_to(ROOT).as_posix() not in nav] == []
     assert notebook_page_problems(site, NOTEBOOKS) == []
@@ -171,9 +175,42 @@ def test_the_guide_runs():
     assert "(3, 1) [3. 3. 3. 3.]" in run.stdout and "{'epoch': 3}" in run.stdout
 
 
+def library_modules() -> list[str]:
+    """Every module of the library: tinyrnn and its subpackages, without the applications and their entry points."""
+    import tinyrnn
+
+    names = ["tinyrnn"] + [m.name for m in pkgutil.walk_packages(tinyrnn.__path__, "tinyrnn.")]
+    apps = {
+        "tinyrnn.apps",
+        "tinyrnn.dinos",
+        "tinyrnn.binary_add",
+        "tinyrnn.charlm",
+        "tinyrnn.seq2seq",
+        "tinyrnn.tagging",
+    }
+    return [n for n in names if n not in apps and not n.startswith("tinyrnn.apps.")]
+
+
+def run_examples(module: types.ModuleType) -> doctest.TestResults:
+    return doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+
+
+def test_the_docstring_examples_run():
+    results = {name: run_examples(importlib.import_module(name)) for name in library_modules()}
+    assert {name: r.failed for name, r in results.items() if r.failed} == {}
+    assert sum(r.attempted for r in results.values()) >= 20  # the examples are there
+
+
 # ---- each checker fails on a planted mistake ------------------------------------
+def test_docstring_examples_fail_on_a_planted_wrong_output():
+    planted = types.ModuleType("planted")
+    planted.__doc__ = ">>> 1 + 1\n3\n"
+    assert run_examples(planted) == doctest.TestResults(failed=1, attempted=1)
+
+
 def test_strict_build_fails_on_a_broken_link(tmp_path):
     """The project's settings (strict, link validation) on a one-page copy of the docs with a broken link."""
+    pytest.importorskip("mkdocs")
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "index.md").write_text("# Home\n\nSee [the guide](guide.md) and [nothing](no-such-page.md).\n")

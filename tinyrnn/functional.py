@@ -107,8 +107,22 @@ def cross_entropy(
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
-    """-[y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid, written as
-    softplus(x) - x y, which stays finite for any logit x."""
+    """Binary cross-entropy on logits: -[y log s(x) + (1 - y) log(1 - s(x))], s the sigmoid.
+
+    Written as softplus(x) - x y, which stays finite for any logit x.
+
+    Args:
+        logits: a floating-point Tensor or array x of any shape.
+        targets: labels y in [0, 1] of the same shape (a constant, converted
+            to the logits' dtype).
+        reduction: 'mean', 'sum' or 'none' (one loss per entry).
+
+    Returns:
+        A 0-d Tensor ('mean', 'sum') or one of the logits' shape ('none').
+
+    Raises:
+        ValueError: the shapes differ, or `reduction` is unknown.
+    """
     logits = tensor(logits)
     targets = Tensor(as_array(targets, logits.dtype))  # constant labels, in the logits' dtype
     if targets.shape != logits.shape:

@@ -163,18 +163,39 @@ def matmul(a, b) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    """e^x: dL/dx = g e^x = g y."""
+    """Elementwise e^x: dL/dx = g e^x = g y, from the saved output.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = np.exp(x.data)
     return make(y, (x,), lambda g: (g * y,))
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural log: dL/dx = g / x."""
+    """Elementwise natural logarithm: dL/dx = g / x (NumPy's -inf at 0, nan below).
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     return make(np.log(x.data), (x,), lambda g: (g / x.data,))
 
 
 def tanh(x: Tensor) -> Tensor:
-    """tanh(x): dL/dx = g (1 - y^2), from the saved output."""
+    """Elementwise tanh(x): dL/dx = g (1 - y^2), from the saved output.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = np.tanh(x.data)
     return make(y, (x,), lambda g: (g * (1 - y * y),))
 
@@ -187,24 +208,59 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + exp(-x)), never overflowing: dL/dx = g y (1 - y), from the saved output."""
+    """Elementwise 1 / (1 + exp(-x)), never overflowing: dL/dx = g y (1 - y), from the saved output.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = _sigmoid(x.data)
     return make(y, (x,), lambda g: (g * y * (1 - y),))
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0): dL/dx = g where x > 0, else 0."""
+    """Elementwise max(x, 0): dL/dx = g where x > 0, else 0.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     return make(np.maximum(x.data, 0), (x,), lambda g: (g * (x.data > 0),))
 
 
 def softplus(x: Tensor) -> Tensor:
-    """log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows."""
+    """Elementwise log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows.
+
+    dL/dx = g sigmoid(x).
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = np.maximum(x.data, 0) + np.log1p(np.exp(-np.abs(x.data)))
     return make(y, (x,), lambda g: (g * _sigmoid(x.data),))
 
 
 def where(cond, a, b) -> Tensor:
-    """a where cond is true, else b (cond is not differentiated)."""
+    """a where cond is true, else b: dL/da = g where cond, dL/db = g elsewhere.
+
+    Args:
+        cond: a boolean array (or Tensor, or anything `np.asarray` takes); not differentiated.
+        a: a Tensor, array or number.
+        b: a Tensor, array or number; cond, a and b broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape.
+
+    Raises:
+        ValueError: a and b cannot be broadcast together (the message names both shapes).
+    """
     cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
     a, b, y = _pair("where", a, b, lambda x, z: np.where(cond, x, z))
     return make(y, (a, b), lambda g: (np.where(cond, g, 0), np.where(cond, 0, g)))

@@ -235,6 +235,16 @@ class Adam(Optimizer):
         p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
     m, v start at zero; t counts the steps in which this parameter had a gradient.
+
+    Args:
+        params: an iterable of Tensors, e.g. `model.parameters()`.
+        lr: the learning rate, >= 0.
+        betas: (beta1, beta2), the decay rates of the moment estimates, each in [0, 1).
+        eps: added to the denominator for stability, >= 0.
+        weight_decay: the L2 penalty added to the gradient, >= 0.
+
+    Raises:
+        ValueError: a hyperparameter is out of range (and as `Optimizer`).
     """
 
     def __init__(

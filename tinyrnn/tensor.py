@@ -72,7 +72,11 @@ class set_grad_enabled(_GradMode):
 
 
 def is_grad_enabled() -> bool:
-    """False inside `with no_grad():`, where ops record no graph."""
+    """Whether ops record a graph now.
+
+    Returns:
+        False inside `with no_grad():`, True otherwise.
+    """
     return _grad_enabled
 
 
@@ -111,11 +115,11 @@ class Tensor:
         self._seq = next(_creation)
 
     # ---- array-like properties -------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    T = property(lambda self: self.transpose())
+    shape = property(lambda self: self.data.shape, doc="The shape of `data`, a tuple of ints.")
+    dtype = property(lambda self: self.data.dtype, doc="The dtype of `data` (np.dtype).")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes of `data`.")
+    size = property(lambda self: self.data.size, doc="The number of entries of `data`.")
+    T = property(lambda self: self.transpose(), doc="The tensor with its axes reversed (recorded: `transpose()`).")
 
     def __len__(self) -> int:
         return len(self.data)
@@ -125,11 +129,15 @@ class Tensor:
         return f"Tensor({np.array2string(self.data, prefix='Tensor(')}{grad})"
 
     def item(self) -> float:
-        """The value of a one-entry tensor as a Python number."""
+        """The value of a one-entry tensor as a Python number.
+
+        Raises:
+            ValueError: the tensor has more than one entry (NumPy's message).
+        """
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (not a copy)."""
+        """The underlying array `data` (not a copy: writing to it changes the tensor)."""
         return self.data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -139,20 +147,29 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (truncated BPTT carries state this way)."""
+        """The same data as a new tensor cut from the graph, which requires no gradient.
+
+        Truncated BPTT carries the hidden state from one batch to the next this
+        way: the values go on, the graph behind them does not.
+        """
         return Tensor(self.data)
 
     def retain_grad(self) -> Tensor:
-        """Keep .grad on this non-leaf after backward(), e.g. every h_t of an unroll."""
+        """Keep `.grad` on this non-leaf after `backward()`, e.g. on every h_t of an unroll.
+
+        Returns:
+            The tensor itself, so that `h = cell(x, h).retain_grad()` reads in one line.
+        """
         self._retain = True
         return self
 
     def zero_grad(self) -> None:
-        """Forget the accumulated gradient (.grad = None)."""
+        """Forget the accumulated gradient: `.grad = None` (gradients accumulate across `backward()` calls)."""
         self.grad = None
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor made directly (not by an op on tensors that require gradients)."""
         return self._vjp is None
 
     @property
@@ -297,21 +314,27 @@ class Tensor:
         return self
 
     def exp(self) -> Tensor:
+        """Elementwise e**x (see `tr.exp`)."""
         return ops.exp(self)
 
     def log(self) -> Tensor:
+        """Elementwise natural logarithm (see `tr.log`)."""
         return ops.log(self)
 
     def tanh(self) -> Tensor:
+        """Elementwise tanh (see `tr.tanh`)."""
         return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """Elementwise 1 / (1 + e**-x), never overflowing (see `tr.sigmoid`)."""
         return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """Elementwise max(x, 0) (see `tr.relu`)."""
         return ops.relu(self)
 
     def softplus(self) -> Tensor:
+        """Elementwise log(1 + e**x), never overflowing (see `tr.softplus`)."""
         return ops.softplus(self)
 
     # Reductions take NumPy's names (axis, keepdims) or torch's (dim, keepdim).
@@ -336,9 +359,22 @@ class Tensor:
         return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def reshape(self, *shape) -> Tensor:
+        """The same entries in a new shape, as `np.reshape`.
+
+        Args:
+            *shape: the new shape, as ints or one tuple; one entry may be -1.
+
+        Raises:
+            ValueError: the sizes differ (NumPy's message).
+        """
         return ops.reshape(self, *shape)
 
     def transpose(self, *axes) -> Tensor:
+        """Permute the axes, as `np.transpose`.
+
+        Args:
+            *axes: the new order of the axes, as ints or one tuple; none reverses them.
+        """
         return ops.transpose(self, *axes)
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -349,9 +385,21 @@ class Tensor:
 
     # ---- backward ----------------------------------------------------------
     def backward(self, grad=None) -> None:
-        """Accumulate dL/dx into .grad of every leaf x that requires gradients.
+        """Backpropagate: add dL/dx into `.grad` of every leaf x that requires gradients.
 
-        `grad` is dL/d(self); it may be omitted only when self is a scalar.
+        Each node of the graph is visited once, after every node that used it
+        (newest first), and the gradients reaching a node from its users are
+        summed. Gradients accumulate across calls, as in torch: call
+        `zero_grad()` between steps.
+
+        Args:
+            grad: dL/d(self), an array (or number) of self's shape; may be
+                omitted only when self has one entry (then it is 1).
+
+        Raises:
+            RuntimeError: self does not require gradients, or `grad` was omitted
+                for a tensor with more than one entry.
+            ValueError: `grad` has another shape than self.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad (no input of it did)")

@@ -48,7 +48,18 @@ class Linear(Module):
         self.bias = init_uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x) -> Tensor:
-        """x (..., in_features) -> (..., out_features)."""
+        """Apply the layer to the last axis of x.
+
+        Args:
+            x: a Tensor or array of shape (..., in_features) and the weights' dtype.
+
+        Returns:
+            A Tensor of shape (..., out_features).
+
+        Raises:
+            ValueError: x's last axis is not in_features long.
+            TypeError: x's dtype differs from the weights' (no silent casts, as torch).
+        """
         x = tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (..., {self.in_features}), got {x.shape}")
@@ -80,7 +91,7 @@ class Embedding(Module):
             self.weight.data[padding_idx] = 0
 
     def forward(self, indices) -> Tensor:
-        """Integer indices of any shape (...) -> (..., embedding_dim).
+        """Look up the vectors of `indices`: weight[indices].
 
         It is weight[indices]: a token used several times gets the sum of its gradients
         (and the padding_idx row none)."""
@@ -98,11 +109,25 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    """Zeroes entries with probability p while training (scaling the rest by 1/(1-p)); identity in eval()."""
+    """Zeroes entries with probability p while training (scaling the rest by 1/(1-p)); identity in `eval()`.
+
+    The mask is drawn from tinyrnn's generator (`tr.manual_seed`).
+
+    Args:
+        p: the probability of dropping an entry, in [0, 1).
+
+    Raises:
+        ValueError: p is outside [0, 1).
+    """
 
     def __init__(self, p: float = 0.5):
         F._check_probability("Dropout", "p", p)
         self.p = p
 
     def forward(self, x) -> Tensor:
+        """x with dropout applied in training mode (`functional.dropout`), unchanged in eval mode.
+
+        Args:
+            x: a Tensor or array of any shape.
+        """
         return F.dropout(tensor(x), self.p, self.training)

@@ -68,7 +68,15 @@ def clip_grad_norm_(
 
 
 def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> None:
-    """Clip every gradient entry to [-clip_value, clip_value]."""
+    """Clip every gradient entry to [-clip_value, clip_value], in place, as torch does.
+
+    Args:
+        params: a Tensor or an iterable of Tensors; those whose grad is None are skipped.
+        clip_value: the bound, >= 0.
+
+    Raises:
+        ValueError: clip_value < 0.
+    """
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
     bound = float(clip_value)  # a Python float keeps each gradient's dtype
@@ -77,8 +85,17 @@ def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> No
 
 
 def detach_state(state: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
-    """The state's values, cut from the graph: h_n, or a tuple such as an LSTM's (h_n, c_n).
-    Carried into the next batch, it lets gradients stop at the batch boundary."""
+    """The state's values, cut from the graph: carried into the next batch, it stops gradients at the boundary.
+
+    This is truncated BPTT with carried state: the next batch starts from these
+    values, but its backward ends here, so the graph never grows across batches.
+
+    Args:
+        state: h_n, or a tuple such as an LSTM's (h_n, c_n).
+
+    Returns:
+        The same structure of Tensors that require no gradient.
+    """
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 
