@@ -22,6 +22,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -147,3 +148,36 @@ def test_notebook_checker_fails_on_a_page_without_outputs(site, tmp_path):
     assert len(page_problems) == 1 and page_problems[0].startswith(f"{nb.name}: page shows 0 outputs")
     page.unlink()
     assert site_checks.notebook_page_problems(copy, [nb]) == [f"{nb.name}: no page at {page.relative_to(copy)}"]
+
+
+# ---- the repository's own Markdown files ------------------------------------------
+FRONT_FILES = ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", "benchmarks/README.md"]
+
+
+def broken_markdown_links(path: Path) -> list[str]:
+    """Relative links of a Markdown file whose target is not a file or folder of the repository."""
+    links = re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8"))
+    local = [link.split("#")[0] for link in links if not urlsplit(link).scheme and not link.startswith("#")]
+    return [link for link in local if not (path.parent / link).exists()]
+
+
+def test_the_front_files_link_only_to_files_of_the_repository():
+    assert {name: broken_markdown_links(ROOT / name) for name in FRONT_FILES} == {name: [] for name in FRONT_FILES}
+
+
+def test_markdown_link_checker_fails_on_a_planted_broken_link(tmp_path):
+    (tmp_path / "there.md").write_text("")
+    (tmp_path / "README.md").write_text("[a](there.md) [b](docs/gone.md#top) [c](https://example.org) [d](#x)\n")
+    assert broken_markdown_links(tmp_path / "README.md") == ["docs/gone.md"]
+
+
+def readme_test_command(readme: str) -> str:
+    """The README's command that installs the test extra and runs the tests."""
+    return next(line for line in readme.splitlines() if '".[test]"' in line and "pytest" in line).strip()
+
+
+def test_ci_runs_the_readme_test_command():
+    command = readme_test_command((ROOT / "README.md").read_text(encoding="utf-8"))
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command in ci
+    assert readme_test_command(f"```\n{command} -x\n```") not in ci  # a changed command would fail
