@@ -95,6 +95,19 @@ class RecurrentCell(Module):
     hidden_size: int
 
     def forward(self, x: Tensor, state):
+        """One time step; what a subclass defines.
+
+        Args:
+            x: the input at this step, (B, input_size).
+            state: the previous state: the Tensor h (B, hidden_size) for a cell
+                with one state, else the tuple of its states in `state_names` order.
+
+        Returns:
+            The new state, in the same form as `state`.
+
+        Raises:
+            NotImplementedError: the subclass did not define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward(x, state) -> new state")
 
 

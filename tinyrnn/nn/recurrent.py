@@ -428,6 +428,21 @@ class Recurrent(_Recurrent):
     `weight_hh_l0`, `weight_hh_l0_reverse`, `weight_hh_l1`, ...; so Recurrent(tr.nn.LSTMCell,
     ...) has exactly the state_dict of tr.nn.LSTM (and torch.nn.LSTM). A sub-module's
     parameters keep their dots: `gate.weight_l0`.
+
+    Args:
+        cell: called as `cell(input_size, hidden_size)` once per layer and
+            direction; must return a `RecurrentCell` of those sizes.
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of each hidden state.
+        num_layers: L, stacked layers.
+        batch_first: inputs and outputs are (B, T, ...) instead of (T, B, ...).
+        dropout: the probability of dropout between layers, in training mode.
+        bidirectional: run a second direction from the end of each sequence.
+
+    Raises:
+        TypeError: the factory returned something that is not a RecurrentCell, or
+            cells whose parameters have different dtypes.
+        ValueError: a cell has other sizes than asked, or a size or dropout is out of range.
     """
 
     def __init__(
