@@ -31,6 +31,7 @@ API_MODULES = [
     "tinyrnn.optim",
     "tinyrnn.io",
     "tinyrnn.testing",
+    "tinyrnn.runtime",
 ]
 EXERCISES = ROOT / "notebooks" / "exercises"  # committed without outputs: the reader fills them in
 log = logging.getLogger("mkdocs.hooks.site_checks")

@@ -61,7 +61,11 @@ class enable_grad(_GradMode):
 
 class set_grad_enabled(_GradMode):
     """Graph recording on or off, like torch's: for a block (`with tr.set_grad_enabled(training):`)
-    or, called on its own (`tr.set_grad_enabled(False)`), from then on."""
+    or, called on its own (`tr.set_grad_enabled(False)`), from then on.
+
+    Args:
+        mode: True to record graphs, False not to.
+    """
 
     def __init__(self, mode: bool) -> None:
         global _grad_enabled
@@ -98,6 +102,37 @@ class Tensor:
       change values outside the graph anywhere. `w.grad = None` or `w.zero_grad()` clears a gradient.
     - Comparisons (`==`, `<`, ...) give bool Tensors without gradient; tensors hash by identity.
     - `bool`, `float`, `int` take one-element tensors, `f"{t:.3f}"` a 0-d one, as in torch.
+
+    A Tensor keeps its array's dtype; Python numbers and lists become float64.
+    Its operators (`+ - * / ** @`, unary `-`, indexing) and methods call the ops
+    of `tinyrnn.ops`, and broadcast like NumPy.
+
+    Args:
+        data: an `np.ndarray` (kept as it is, not copied), a Tensor (its array is
+            shared), or a Python number or nested list (converted to float64).
+        requires_grad: record operations on this tensor so that `backward()`
+            fills its `.grad`. Only floating-point tensors can require gradients.
+        name: an optional label, shown by `tr.to_dot`.
+
+    Attributes:
+        data (np.ndarray): the values.
+        grad (np.ndarray | None): dL/d(this tensor) after `backward()`, of the
+            same shape and dtype as `data`; None until then. Kept on leaves and
+            on tensors that called `retain_grad()`.
+        requires_grad (bool): whether operations on it are recorded.
+        shape (tuple[int, ...]): `data.shape`; also `dtype`, `ndim` and `size`,
+            as the array's.
+        T (Tensor): the tensor with its axes reversed (a recorded `transpose()`).
+
+    Raises:
+        TypeError: `requires_grad=True` for an integer or boolean array.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> x = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([2., 4.])
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_parents", "_vjp", "_retain", "name", "_seq")
@@ -188,7 +223,11 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set requires_grad in place and return self (torch's spelling)."""
+        """Set requires_grad in place and return self (torch's spelling).
+
+        Args:
+            requires_grad: the new value; True only for a floating-point tensor.
+        """
         self.requires_grad = requires_grad
         return self
 
@@ -341,21 +380,69 @@ class Tensor:
     def sum(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Sum over `axis`, as `np.sum` (torch's `dim=` and `keepdim=` are accepted too).
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def mean(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Mean over `axis`, as `np.mean` (torch's `dim=` and `keepdim=` are accepted too).
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def max(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Maximum over `axis`, as `np.max` (also `dim=`, `keepdim=`); tied maxima share the gradient.
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def min(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Minimum over `axis`, as `np.min` (also `dim=`, `keepdim=`); tied minima share the gradient.
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def reshape(self, *shape) -> Tensor:
@@ -378,9 +465,21 @@ class Tensor:
         return ops.transpose(self, *axes)
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along an axis, computed stably (see `tr.softmax`).
+
+        Args:
+            axis: the axis whose entries sum to 1 (default the last).
+            dim: torch's name for `axis`.
+        """
         return ops.softmax(self, axis, dim=dim)
 
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """x - logsumexp(x) along an axis, computed stably (see `tr.log_softmax`).
+
+        Args:
+            axis: the axis to normalise over (default the last).
+            dim: torch's name for `axis`.
+        """
         return ops.log_softmax(self, axis, dim=dim)
 
     # ---- backward ----------------------------------------------------------

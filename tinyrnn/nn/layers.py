@@ -37,7 +37,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 class Linear(Module):
     """y = x W^T + b with W (out_features, in_features), initialised like torch:
-    uniform in +-1/sqrt(in_features). Sizes may be 0, as in torch (Linear(0, n) gives the bias)."""
+    uniform in +-1/sqrt(in_features). Sizes may be 0, as in torch (Linear(0, n) gives the bias).
+
+    Args:
+        in_features: the size of each input's last axis, >= 0.
+        out_features: the size of each output's last axis, >= 0.
+        bias: whether to learn an additive bias b (out_features,).
+        dtype: the parameters' dtype; inputs must have the same.
+
+    Attributes:
+        weight (Parameter): (out_features, in_features).
+        bias (Parameter | None): (out_features,), or None.
+
+    Raises:
+        ValueError: a size is negative or not an int.
+        TypeError: bias is not a bool.
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64):
         self.in_features = check_size("Linear", "in_features", in_features, minimum=0)
@@ -71,8 +86,20 @@ class Embedding(Module):
     """A lookup table: row i of `weight` (num_embeddings, embedding_dim) is the vector
     of token i. Initialised N(0, 1) like torch.
 
-    padding_idx (as torch): that row (negative: counted from the end) starts at 0 and
-    gets no gradient, so a padding token keeps its vector however it is trained."""
+    Args:
+        num_embeddings: the vocabulary size V, >= 0.
+        embedding_dim: the size E of each vector, >= 0.
+        padding_idx: as torch: that row (negative: counted from the end) starts at 0
+            and gets no gradient, so a padding token keeps its vector however it
+            is trained; None for no padding row.
+        dtype: the weights' dtype.
+
+    Attributes:
+        weight (Parameter): (V, E).
+
+    Raises:
+        ValueError: a size is negative, or padding_idx is outside [-V, V).
+    """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=np.float64):
         self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings, minimum=0)
@@ -93,8 +120,19 @@ class Embedding(Module):
     def forward(self, indices) -> Tensor:
         """Look up the vectors of `indices`: weight[indices].
 
-        It is weight[indices]: a token used several times gets the sum of its gradients
-        (and the padding_idx row none)."""
+        A token used several times gets the sum of its gradients (and the
+        padding_idx row none).
+
+        Args:
+            indices: an integer array (or Tensor) of any shape (...), each in [0, V).
+
+        Returns:
+            A Tensor of shape (..., embedding_dim).
+
+        Raises:
+            TypeError: the indices are not integers.
+            IndexError: an index is outside [0, V) (as torch).
+        """
         indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
         if not np.issubdtype(indices.dtype, np.integer):
             raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
@@ -114,10 +152,10 @@ class Dropout(Module):
     The mask is drawn from tinyrnn's generator (`tr.manual_seed`).
 
     Args:
-        p: the probability of dropping an entry, in [0, 1).
+        p: the probability of dropping an entry, in [0, 1].
 
     Raises:
-        ValueError: p is outside [0, 1).
+        ValueError: p is not a number in [0, 1].
     """
 
     def __init__(self, p: float = 0.5):

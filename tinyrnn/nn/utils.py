@@ -39,8 +39,20 @@ def clip_grad_norm_(
     total_norm = the `norm_type`-norm of all gradient entries taken as one vector
     (norm_type=inf, float("inf") or "inf": the largest |entry|; as torch, a string
     is read with float()). If max_norm / (total_norm + 1e-6) < 1, every gradient
-    is multiplied by it. Returns total_norm from before clipping; with
-    error_if_nonfinite=True a NaN or infinite total_norm raises RuntimeError instead.
+    is multiplied by it, in place, exactly as torch does.
+
+    Args:
+        params: a Tensor or an iterable of Tensors; those whose grad is None are skipped.
+        max_norm: the largest joint norm allowed, >= 0.
+        norm_type: the p of the p-norm, > 0, or inf.
+        error_if_nonfinite: raise instead of clipping when total_norm is NaN or infinite.
+
+    Returns:
+        total_norm before clipping (0.0 when no parameter has a gradient).
+
+    Raises:
+        ValueError: max_norm < 0, or norm_type is not a number > 0.
+        RuntimeError: total_norm is not finite and error_if_nonfinite is True.
     """
     if max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm!r}")
@@ -110,6 +122,17 @@ def pad_sequence(
     lengths: (B,) int64, L_b; pass it as a recurrent layer's `lengths=` (tinyrnn's
     stand-in for torch's pack_padded_sequence). Gradients reach every sequence that
     requires one; the padding is a constant.
+
+    Args:
+        sequences: B Tensors (or arrays) of shapes (L_b, *F), the same F.
+        batch_first: return (B, T, *F) instead of (T, B, *F).
+        padding_value: the value after each sequence's end.
+
+    Returns:
+        (padded, lengths) as above.
+
+    Raises:
+        ValueError: no sequences, a 0-d one, or trailing shapes F or dtypes that differ.
     """
     seqs = [tensor(s) for s in sequences]
     if not seqs:
