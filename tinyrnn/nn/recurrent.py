@@ -390,7 +390,7 @@ class LSTM(_Recurrent):
             is given with fused=False.
 
     Calling the layer, `output, (h_n, c_n) = lstm(x, h0=None, lengths=None)`: as
-    `RNN`, with the state a pair (h, c) of (L*D, B, H) arrays (see `forward`).
+    `RNN`, with the state a pair (h, c) of (L*D, B, H) arrays.
 
     Examples:
         >>> import numpy as np, tinyrnn as tr
