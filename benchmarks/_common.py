@@ -9,7 +9,7 @@ Use from a script in this folder (which puts the folder on sys.path):
     times = _common.interleaved({"torch": step_a, "tinyrnn": step_b}, reps=7)
     _common.median(times["torch"])  # seconds per call
 
-Why (see PERF_NOTES.md, trap 4): BLAS worker threads busy-wait after each call,
+Why: BLAS worker threads busy-wait after each call,
 so two libraries timed in one process with several threads each steal each
 other's cores, and on a shared machine a busy neighbour skews a single run.
 So both libraries get the same thread count, fixed before import, repetitions

@@ -9,8 +9,9 @@ after an untimed one of the same library; medians; the same thread count).
 Also: peak memory of one LSTM step at hidden 512, batch 32, length 1000, each
 library in its own fresh process.
 
-    python benchmarks/bench_rnn.py --quick     # a few rows, under 2 minutes
-    python benchmarks/bench_rnn.py             # the full table (~4 minutes on 2 cores)
+    python benchmarks/bench_rnn.py --quick     # 7 rows, ~20 s
+    python benchmarks/bench_rnn.py             # the full table of 96 rows, ~5 minutes on 2 cores
+    python benchmarks/bench_rnn.py --runs 3    # three passes, each row the pass with the median ratio, ~15 minutes
     python benchmarks/bench_rnn.py --profile LSTM:float32:32:35:128   # where one row's time goes
 
 Writes benchmarks/results/rnn.json and prints a markdown table.

@@ -192,7 +192,7 @@ def test_fused_matches_per_op_graph(kind, T, B, H, bias, given_state, reverse, u
 @pytest.mark.parametrize("lengths, reverse", [(None, False), ([4, 2, 3], True)], ids=str)
 def test_recurrent_matmul_in_row_blocks_changes_nothing(monkeypatch, kind, lengths, reverse):
     """At large sizes each step's W_hh h (and W_hh^T da) runs as several products of
-    row blocks (fused_kernel.StepMatmul); shrink the limits so that the small test
+    row blocks (fused_kernel.step_matmul); shrink the limits so that the small test
     sizes split too (blocks of 2 rows, the last one shorter), and compare."""
     monkeypatch.setattr(fused_kernel, "SMALL_MATMUL", 2 * 5 * 3)
     monkeypatch.setattr(fused_kernel, "MIN_BLOCK_ROWS", {np.dtype(np.float64): 1})

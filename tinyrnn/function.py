@@ -30,15 +30,29 @@ from tinyrnn.tensor import Tensor, is_grad_enabled, make, make_many
 
 
 class FunctionCtx:
-    """What forward hands to backward: save_for_backward(*arrays) -> saved_tensors, any
-    attribute you set (ctx.axis = 1), and needs_input_grad (one bool per input of apply)."""
+    """What forward hands to backward: `save_for_backward(*arrays)` -> `saved_tensors`, and any attribute you set.
+
+    `Function.apply` makes one per call; you never build one yourself.
+
+    Args:
+        needs_input_grad: one bool per input of `apply`: True where the input is a
+            Tensor that requires gradients (while gradients are enabled).
+
+    Attributes:
+        needs_input_grad (tuple[bool, ...]): as above; backward may return None where it is False.
+        saved_tensors (tuple): the arrays given to `save_for_backward`, in order.
+    """
 
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.needs_input_grad = needs_input_grad
         self.saved_tensors: tuple = ()
 
     def save_for_backward(self, *arrays) -> None:
-        """Keep arrays (inputs, outputs or intermediates of forward) for backward."""
+        """Keep arrays (inputs, outputs or intermediates of forward) for backward.
+
+        Args:
+            *arrays: the arrays backward needs; read back as `ctx.saved_tensors`.
+        """
         self.saved_tensors = arrays
 
 
@@ -54,20 +68,68 @@ class Function:
         input that needs no gradient (check ctx.needs_input_grad) or is not a Tensor.
     A gradient of the wrong shape or dtype, or the wrong number of them, raises a
     ValueError naming the op and the input.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> class Cube(tr.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x**3
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 3 * x**2 * g
+        >>> x = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> Cube.apply(x).sum().backward()
+        >>> x.grad
+        array([ 3., 12.])
     """
 
     @staticmethod
     def forward(ctx: FunctionCtx, *inputs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
+        """The op's result from its inputs' arrays; what a subclass defines.
+
+        Args:
+            ctx: where to save what backward needs (`ctx.save_for_backward`).
+            *inputs: the arguments of `apply`, each Tensor as its NumPy array.
+
+        Returns:
+            A floating-point array, or a tuple of them for an op with several outputs.
+        """
         raise NotImplementedError("a tr.Function subclass must define forward(ctx, *inputs)")
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grads: np.ndarray) -> Any:
+        """The vector-Jacobian product: dL/d(each input) from dL/d(each output); what a subclass defines.
+
+        Args:
+            ctx: the context forward filled (`ctx.saved_tensors`, `ctx.needs_input_grad`).
+            *grads: dL/d(each output), arrays of the outputs' shapes (zeros for an
+                output that received no gradient).
+
+        Returns:
+            One gradient per input of `apply` (a single one may be returned bare):
+            an array of that input's shape and dtype, or None.
+        """
         raise NotImplementedError("a tr.Function subclass must define backward(ctx, *grads)")
 
     @classmethod
     def apply(cls, *inputs: Any) -> Tensor | tuple[Tensor, ...]:
         """Run forward on the inputs' arrays and record one node whose VJP is backward.
-        Returns a Tensor, or a tuple of Tensors when forward returns a tuple."""
+
+        Args:
+            *inputs: Tensors (passed to forward as their arrays) and any other
+                arguments (passed unchanged).
+
+        Returns:
+            A Tensor, or a tuple of Tensors when forward returns a tuple.
+
+        Raises:
+            TypeError: forward returned an array that is not floating-point.
+            ValueError: (in backward) a gradient of the wrong shape or dtype, the
+                wrong number of gradients, or one for an input that is not a Tensor.
+        """
         name = cls.__name__
         recording = is_grad_enabled()
         ctx = FunctionCtx(tuple(recording and isinstance(x, Tensor) and x.requires_grad for x in inputs))

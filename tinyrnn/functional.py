@@ -45,6 +45,31 @@ def cross_entropy(
     classifier starts from: with loss_i = -sum_c A_ic log p_i[c],
 
         dloss_i/dz_i = p_i sum_c A_ic - A_i        (= softmax(z_i) - onehot(t_i) without weight and smoothing)
+
+    Args:
+        logits: unnormalised scores, a floating-point Tensor or array with a class axis.
+        targets: integer class indices in [0, C), or `ignore_index`.
+        reduction: 'mean' (over the weights of the counted targets), 'sum', or
+            'none' (one loss per target, of the targets' shape).
+        ignore_index: the target value that marks padding.
+        weight: (C,), a weight per class, or None for ones.
+        label_smoothing: e in [0, 1].
+
+    Returns:
+        A 0-d Tensor ('mean', 'sum') or one of the targets' shape ('none'), of
+        the logits' dtype.
+
+    Raises:
+        TypeError: targets are not integers.
+        ValueError: logits are 0-d, targets have the wrong shape, a target is
+            outside [0, C), weight has the wrong shape, label_smoothing is
+            outside [0, 1], or `reduction` is unknown.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> logits = tr.Tensor(np.zeros((2, 4)), requires_grad=True)
+        >>> round(tr.functional.cross_entropy(logits, np.array([1, 3])).item(), 4)   # log 4
+        1.3863
     """
     logits = tensor(logits)
     if logits.ndim == 0:
@@ -107,8 +132,22 @@ def cross_entropy(
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -> Tensor:
-    """-[y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid, written as
-    softplus(x) - x y, which stays finite for any logit x."""
+    """Binary cross-entropy on logits: -[y log s(x) + (1 - y) log(1 - s(x))], s the sigmoid.
+
+    Written as softplus(x) - x y, which stays finite for any logit x.
+
+    Args:
+        logits: a floating-point Tensor or array x of any shape.
+        targets: labels y in [0, 1] of the same shape (a constant, converted
+            to the logits' dtype).
+        reduction: 'mean', 'sum' or 'none' (one loss per entry).
+
+    Returns:
+        A 0-d Tensor ('mean', 'sum') or one of the logits' shape ('none').
+
+    Raises:
+        ValueError: the shapes differ, or `reduction` is unknown.
+    """
     logits = tensor(logits)
     targets = Tensor(as_array(targets, logits.dtype))  # constant labels, in the logits' dtype
     if targets.shape != logits.shape:
@@ -117,7 +156,20 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
 
 
 def one_hot(indices, num_classes: int, dtype=np.float64) -> Tensor:
-    """(..., num_classes) array with a 1 at each index: a constant, no gradient."""
+    """Encode integer indices as one-hot vectors: a constant Tensor, with no gradient.
+
+    Args:
+        indices: an integer array (or Tensor) of any shape (...), each in [0, num_classes).
+        num_classes: the length V of each vector.
+        dtype: the dtype of the result.
+
+    Returns:
+        A Tensor of shape (..., V) with a 1 at each index and 0 elsewhere.
+
+    Raises:
+        TypeError: the indices are not integers.
+        ValueError: an index is outside [0, num_classes).
+    """
     indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"one_hot: indices must be integers, got dtype {indices.dtype}")
@@ -138,7 +190,20 @@ def _check_probability(owner: str, name: str, p) -> None:
 
 
 def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
-    """Zero each entry with probability p and scale the rest by 1/(1-p) (inverted dropout); p = 1 zeroes all."""
+    """Zero each entry with probability p and scale the rest by 1/(1-p) (inverted dropout); p = 1 zeroes all.
+
+    Args:
+        x: a Tensor of any shape.
+        p: the probability of dropping an entry, in [0, 1].
+        training: when False (or p is 0), x is returned unchanged.
+        rng: the generator for the mask; default tinyrnn's (`tr.manual_seed`).
+
+    Returns:
+        A Tensor of x's shape and dtype (x itself when nothing is dropped).
+
+    Raises:
+        ValueError: p is not a number in [0, 1].
+    """
     _check_probability("dropout", "p", p)
     if not training or p == 0:
         return x

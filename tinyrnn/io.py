@@ -54,12 +54,35 @@ MAX_BYTES = 4 << 30  # the archive's uncompressed size that load() accepts by de
 
 
 class CheckpointError(ValueError):
-    """A file that is not an intact tinyrnn checkpoint."""
+    """A file that is not an intact tinyrnn checkpoint (a ValueError whose message names the file)."""
 
 
 # ---- save -------------------------------------------------------------------
 def save(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write `state` (see the module docstring) to `path` atomically; `path` is used as given."""
+    """Write `state` to `path` as one .npz archive, atomically; `path` is used as given (no suffix added).
+
+    Args:
+        state: a dict with str keys (non-empty, without '/' or NUL) whose values
+            are arrays (any dtype but object) or Tensors, dicts of the same kind,
+            or JSON values (numbers, strings, bools, None, lists and dicts of those).
+        path: the file to write; its directory must exist. It is written to a
+            temporary file beside it and renamed over it only when complete.
+
+    Raises:
+        TypeError: `state` is not a dict, or holds an object array or a value
+            that is neither an array nor JSON.
+        ValueError: a key is empty, holds '/' or NUL, is not UTF-8 encodable or
+            is too long, dicts nest deeper than 64 levels, or a key is the
+            reserved '__tinyrnn__'.
+        FileNotFoundError: the directory does not exist.
+
+    Examples:
+        >>> import os, tempfile, numpy as np, tinyrnn as tr
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+        >>> tr.save({"w": np.eye(2), "meta": {"epoch": 3}}, path)
+        >>> tr.load(path)["meta"]
+        {'epoch': 3}
+    """
     path = os.fspath(path)
     arrays: dict[str, np.ndarray] = {}
     tree = _split(state, "", arrays)
@@ -152,11 +175,23 @@ def _write_npz(f, entries: dict[str, np.ndarray]) -> None:
 
 # ---- load -------------------------------------------------------------------
 def load(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
-    """Read a checkpoint written by save().
+    """Read a checkpoint written by `save()`, without pickle.
 
-    Raises CheckpointError (a ValueError naming the file) if it is not an intact
-    checkpoint, or if its entries add up to more than `max_bytes` uncompressed
-    (checked from the archive's directory before anything is inflated)."""
+    Args:
+        path: the file to read.
+        max_bytes: the largest total uncompressed size accepted (default 4 GiB),
+            checked from the archive's directory before anything is inflated.
+
+    Returns:
+        The nested dict that was saved, every array bit for bit equal (same
+        dtype, shape and values); JSON gives back lists for tuples.
+
+    Raises:
+        CheckpointError: the file is not an intact tinyrnn checkpoint (not a zip,
+            truncated, foreign, another format version, damaged metadata) or is
+            larger than `max_bytes`; the message names the file and the problem.
+        FileNotFoundError: the file does not exist.
+    """
     path = os.fspath(path)
     with open(path, "rb") as f:
         if f.read(4) != ZIP_MAGIC:
@@ -239,7 +274,17 @@ def _read_meta(path: str, raw: np.ndarray) -> dict[str, Any]:
 
 # ---- torch bridge -----------------------------------------------------------
 def to_torch_state_dict(state_dict: dict[str, np.ndarray | Tensor]) -> dict[str, Any]:
-    """{name: torch.Tensor}, ready for torch_module.load_state_dict(). Needs torch (imported here only)."""
+    """Convert a tinyrnn state dict for `torch_module.load_state_dict()` (torch is imported here only).
+
+    Args:
+        state_dict: {name: np.ndarray or Tensor}, e.g. `module.state_dict()`.
+
+    Returns:
+        {name: torch.Tensor} sharing memory with contiguous versions of the arrays.
+
+    Raises:
+        ImportError: PyTorch is not installed.
+    """
     try:
         import torch
     except ImportError:
@@ -250,5 +295,12 @@ def to_torch_state_dict(state_dict: dict[str, np.ndarray | Tensor]) -> dict[str,
 
 
 def from_torch_state_dict(state_dict: dict[str, Any]) -> dict[str, np.ndarray]:
-    """{name: np.ndarray} (copies) from a torch state_dict, ready for a tinyrnn module's load_state_dict()."""
+    """Convert a torch state dict for a tinyrnn module's `load_state_dict()`.
+
+    Args:
+        state_dict: {name: torch.Tensor}, e.g. `torch_module.state_dict()`.
+
+    Returns:
+        {name: np.ndarray}, copies in the tensors' dtypes.
+    """
     return {k: v.detach().cpu().numpy().copy() for k, v in state_dict.items()}

@@ -163,18 +163,39 @@ def matmul(a, b) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    """e^x: dL/dx = g e^x = g y."""
+    """Elementwise e^x: dL/dx = g e^x = g y, from the saved output.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = np.exp(x.data)
     return make(y, (x,), lambda g: (g * y,))
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural log: dL/dx = g / x."""
+    """Elementwise natural logarithm: dL/dx = g / x (NumPy's -inf at 0, nan below).
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     return make(np.log(x.data), (x,), lambda g: (g / x.data,))
 
 
 def tanh(x: Tensor) -> Tensor:
-    """tanh(x): dL/dx = g (1 - y^2), from the saved output."""
+    """Elementwise tanh(x): dL/dx = g (1 - y^2), from the saved output.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = np.tanh(x.data)
     return make(y, (x,), lambda g: (g * (1 - y * y),))
 
@@ -187,24 +208,60 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + e^-x): dL/dx = g y (1 - y), from the saved output."""
+    """Elementwise 1 / (1 + exp(-x)), never overflowing (computed as 0.5 tanh(x / 2) + 0.5):
+    dL/dx = g y (1 - y), from the saved output.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = _sigmoid(x.data)
     return make(y, (x,), lambda g: (g * y * (1 - y),))
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0): dL/dx = g where x > 0, else 0."""
+    """Elementwise max(x, 0): dL/dx = g where x > 0, else 0.
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     return make(np.maximum(x.data, 0), (x,), lambda g: (g * (x.data > 0),))
 
 
 def softplus(x: Tensor) -> Tensor:
-    """log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows."""
+    """Elementwise log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows.
+
+    dL/dx = g sigmoid(x).
+
+    Args:
+        x: a floating-point Tensor of any shape.
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     y = np.maximum(x.data, 0) + np.log1p(np.exp(-np.abs(x.data)))
     return make(y, (x,), lambda g: (g * _sigmoid(x.data),))
 
 
 def where(cond, a, b) -> Tensor:
-    """a where cond is true, else b (cond is not differentiated)."""
+    """a where cond is true, else b: dL/da = g where cond, dL/db = g elsewhere.
+
+    Args:
+        cond: a boolean array (or Tensor, or anything `np.asarray` takes); not differentiated.
+        a: a Tensor, array or number.
+        b: a Tensor, array or number; cond, a and b broadcast together.
+
+    Returns:
+        A Tensor of the broadcast shape.
+
+    Raises:
+        ValueError: a and b cannot be broadcast together (the message names both shapes).
+    """
     cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
     a, b, y = _pair("where", a, b, lambda x, z: np.where(cond, x, z))
     return make(y, (a, b), lambda g: (np.where(cond, g, 0), np.where(cond, 0, g)))
@@ -327,13 +384,35 @@ def _to_extremes(g: np.ndarray, x: Tensor, y: np.ndarray, axis, keepdims: bool) 
 
 
 def max(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
-    """Largest entry over `axis` (as in sum; the values only, like torch.amax); ties share the gradient."""
+    """Largest entry over `axis` (the values only, like torch.amax); tied maxima share the gradient.
+
+    Args:
+        x: a Tensor of any shape.
+        axis: an axis, a tuple of axes, or None for all of them.
+        keepdims: keep the reduced axes with size 1.
+        dim: torch's name for `axis`.
+        keepdim: torch's name for `keepdims`.
+
+    Returns:
+        A Tensor of the reduced shape and x's dtype.
+    """
     axis, keepdims, y = _extreme("max", np.max, x, axis, keepdims, dim, keepdim)
     return make(y, (x,), lambda g: (_to_extremes(g, x, y, axis, keepdims),))
 
 
 def min(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
-    """Smallest entry over `axis` (as in sum; the values only, like torch.amin); ties share the gradient."""
+    """Smallest entry over `axis` (the values only, like torch.amin); tied minima share the gradient.
+
+    Args:
+        x: a Tensor of any shape.
+        axis: an axis, a tuple of axes, or None for all of them.
+        keepdims: keep the reduced axes with size 1.
+        dim: torch's name for `axis`.
+        keepdim: torch's name for `keepdims`.
+
+    Returns:
+        A Tensor of the reduced shape and x's dtype.
+    """
     axis, keepdims, y = _extreme("min", np.min, x, axis, keepdims, dim, keepdim)
     return make(y, (x,), lambda g: (_to_extremes(g, x, y, axis, keepdims),))
 
@@ -406,8 +485,19 @@ def _tensors(op: str, tensors) -> list[Tensor]:
 
 
 def cat(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Join tensors along an existing axis (default 0; torch's `dim` also works):
-    the VJP splits g at the same places."""
+    """Join tensors along an existing axis: the VJP splits g at the same places.
+
+    Args:
+        tensors: a non-empty sequence of Tensors (or arrays) whose shapes agree off the axis.
+        axis: the axis to join along (default 0).
+        dim: torch's name for `axis` (give one of the two).
+
+    Returns:
+        A Tensor whose size along the axis is the sum of the inputs'.
+
+    Raises:
+        ValueError: a tensor is 0-d, or the shapes differ off the axis (the message lists them).
+    """
     tensors = _tensors("cat", tensors)
     for i, t in enumerate(tensors):
         if t.ndim == 0:
@@ -423,8 +513,24 @@ def cat(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
 
 
 def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Join equal-shaped tensors along a new axis (default 0; torch's `dim` also works):
-    the VJP hands each its slice of g."""
+    """Join equal-shaped tensors along a new axis: the VJP hands each its slice of g.
+
+    Args:
+        tensors: a non-empty sequence of N Tensors (or arrays) of one shape.
+        axis: where the new axis of size N goes (default 0).
+        dim: torch's name for `axis` (give one of the two).
+
+    Returns:
+        A Tensor with one more axis than the inputs.
+
+    Raises:
+        ValueError: the shapes differ (the message lists them).
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> tr.stack([tr.Tensor(np.zeros((2, 3)))] * 4).shape
+        (4, 2, 3)
+    """
     tensors = _tensors("stack", tensors)
     axis = _along("stack", tensors[0].ndim + 1, axis, dim)
     try:
@@ -436,9 +542,24 @@ def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor
 
 
 def split(x: Tensor, size_or_sections, axis: int | None = None, *, dim: int | None = None) -> list[Tensor]:
-    """Pieces of `size` along `axis` (default 0; torch's `dim` also works; the last piece may be
-    shorter), or of the given list of sizes, like torch.split. Each piece is a slice of x: the
-    backward adds every piece's gradient into one buffer (never one full array each)."""
+    """Cut x into pieces along an axis, like torch.split.
+
+    Each piece is a slice of x: the backward adds every piece's gradient into
+    one buffer (never one full-size array per piece).
+
+    Args:
+        x: the Tensor to cut.
+        size_or_sections: an int >= 1, the size of every piece (the last may be
+            shorter), or a list of sizes that add up to x's size along the axis.
+        axis: the axis to cut along (default 0).
+        dim: torch's name for `axis` (give one of the two).
+
+    Returns:
+        A list of Tensors, views of x's data.
+
+    Raises:
+        ValueError: the size is below 1, or the sizes do not add up.
+    """
     axis = _along("split", x.ndim, axis, dim)
     n = x.shape[axis]
     sizes = size_or_sections if isinstance(size_or_sections, (list, tuple)) else None
@@ -454,8 +575,17 @@ def split(x: Tensor, size_or_sections, axis: int | None = None, *, dim: int | No
 
 
 def unbind(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> list[Tensor]:
-    """The slices x[i] along `axis` (default 0; torch's `dim` also works), e.g. the T time steps
-    of a (T, B, F) input."""
+    """The slices x[i] along an axis, e.g. the T time steps of a (T, B, F) input.
+
+    Args:
+        x: the Tensor to slice.
+        axis: the axis to remove (default 0).
+        dim: torch's name for `axis` (give one of the two).
+
+    Returns:
+        A list of Tensors, each with that axis removed; their gradients are
+        gathered into one buffer in backward.
+    """
     axis = _along("unbind", x.ndim, axis, dim)
     lead = (slice(None),) * axis
     return [getitem(x, (*lead, i)) for i in range(x.shape[axis])]
@@ -465,10 +595,20 @@ def unbind(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> lis
 
 
 def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """e^x / sum e^x along `axis` (default -1; torch's `dim` also works; the max subtracted first,
-    so no overflow): dL/dx = y * (g - sum(g * y)), from the saved output. (The max of the real
-    parts, so that complex input, for complex-step checks, gets the same shift: softmax is
-    shift-invariant.)"""
+    """e^x / sum e^x along an axis, with the max subtracted first, so it never overflows.
+
+    dL/dx = `y * (g - sum(g * y))` along the axis, from the saved output. The max
+    is that of the real parts, so that complex input (for complex-step checks)
+    gets the same shift: softmax is shift-invariant.
+
+    Args:
+        x: a floating-point (or complex) Tensor of any shape.
+        axis: the axis whose entries sum to 1 (default -1).
+        dim: torch's name for `axis` (give one of the two).
+
+    Returns:
+        A Tensor of x's shape and dtype.
+    """
     axes = _axes("softmax", x.ndim, _either("softmax", axis, dim, -1))
     if x.data.size == 0:  # nothing to normalise: an empty result, as in torch
         return make(np.empty_like(x.data), (x,), lambda g: (g,))
@@ -478,7 +618,18 @@ def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Te
 
 
 def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """x - log sum e^x along `axis` (as in softmax; stable log-sum-exp): dL/dx = g - softmax(x) * sum(g)."""
+    """x - log sum e^x along an axis (a stable log-sum-exp).
+
+    dL/dx = `g - softmax(x) * sum(g)` along the axis.
+
+    Args:
+        x: a floating-point (or complex) Tensor of any shape, e.g. logits (..., V).
+        axis: the axis to normalise over (default -1).
+        dim: torch's name for `axis` (give one of the two).
+
+    Returns:
+        A Tensor of x's shape and dtype: log-probabilities along the axis.
+    """
     axes = _axes("log_softmax", x.ndim, _either("log_softmax", axis, dim, -1))
     if x.data.size == 0:  # nothing to normalise: an empty result, as in torch
         return make(np.empty_like(x.data), (x,), lambda g: (g,))

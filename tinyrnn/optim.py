@@ -40,6 +40,21 @@ class Optimizer:
     A subclass passes its `defaults` (every hyperparameter with its value), and
     implements `check(group)` (raises ValueError for a bad value) and
     `update(p, grad, state, group)`.
+
+    Args:
+        params: an iterable of Tensors (e.g. `model.parameters()`), or of dicts
+            {"params": Tensors, hyperparameter: value, ...}, one per group.
+        defaults: every hyperparameter with its default value.
+
+    Attributes:
+        param_groups (list[dict]): the groups, each {"params": [...], hyperparameters...}.
+        state (dict[int, dict]): per-parameter state (momentum buffers, Adam
+            moments) by index over all groups' parameters.
+
+    Raises:
+        TypeError: params is a single Tensor or dict, or a group is malformed.
+        ValueError: params is empty, holds a parameter twice, or a
+            hyperparameter is out of range.
     """
 
     def __init__(self, params: Params, defaults: dict[str, Any]):
@@ -60,7 +75,15 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
-        """Append a group {"params": Tensors, hyperparameter: value, ...}; missing values come from defaults."""
+        """Append a group {"params": Tensors, hyperparameter: value, ...}; missing values come from defaults.
+
+        Args:
+            group: the new group; its parameters must not be in another group.
+
+        Raises:
+            TypeError: group is not a dict with a 'params' key, or holds something else than Tensors.
+            ValueError: a parameter is already in a group, or a hyperparameter is out of range.
+        """
         name = type(self).__name__
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError(f"{name}: a parameter group must be a dict with a 'params' key, got {group!r}")
@@ -101,9 +124,25 @@ class Optimizer:
                 self.update(p, -grad if group["maximize"] else grad, self.state.setdefault(i, {}), group)
 
     def check(self, group: dict[str, Any]) -> None:
+        """Check a group's hyperparameters; what a subclass defines.
+
+        Args:
+            group: a parameter group's hyperparameters.
+
+        Raises:
+            ValueError: a value is out of range (torch's message).
+        """
         raise NotImplementedError
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Update one parameter from its gradient; what a subclass defines.
+
+        Args:
+            p: the parameter; its `data` is changed in place, keeping its dtype.
+            grad: its gradient (already negated when `maximize`), an array of p's shape.
+            state: this parameter's state, empty at its first update; filled in place.
+            group: the hyperparameters of p's group.
+        """
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -125,7 +164,17 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what state_dict() returned (possibly after tr.save / tr.load): the groups'
         hyperparameters (checked as the constructor checks them) and the per-parameter state.
-        Nothing changes if anything is refused."""
+        Nothing changes if anything is refused.
+
+        Args:
+            state_dict: {"state": ..., "param_groups": ...} as `state_dict()` returns it;
+                buffers are cast to each parameter's dtype.
+
+        Raises:
+            ValueError: a key is missing, the groups do not match this optimizer's,
+                a buffer's shape differs from its parameter's, or a hyperparameter
+                is out of range.
+        """
         name = f"{type(self).__name__}.load_state_dict"
         missing = [k for k in ("state", "param_groups") if k not in state_dict]
         if missing:
@@ -179,6 +228,28 @@ class SGD(Optimizer):
     buf = g at the first step, then momentum * buf + (1 - dampening) * g     (if momentum > 0)
     g   = g + momentum * buf if nesterov else buf                           (if momentum > 0)
     p  -= lr * g
+
+    Args:
+        params: an iterable of Tensors (e.g. `model.parameters()`), or of dicts
+            {"params": Tensors, hyperparameter: value, ...}, one per group.
+        lr: the learning rate, >= 0.
+        momentum: the momentum factor, >= 0 (0: plain SGD).
+        dampening: dampening for momentum.
+        weight_decay: the L2 penalty added to the gradient, >= 0.
+        nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
+        maximize: ascend the objective instead of descending it.
+
+    Raises:
+        ValueError: a hyperparameter is out of range (torch's messages).
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> w = tr.nn.Parameter(np.array([1.0]))
+        >>> opt = tr.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w.data
+        array([0.8])
     """
 
     def __init__(
@@ -203,6 +274,14 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def check(self, group: dict[str, Any]) -> None:
+        """Check SGD's hyperparameters (lr, momentum, weight_decay >= 0; nesterov's needs).
+
+        Args:
+            group: a parameter group's hyperparameters.
+
+        Raises:
+            ValueError: a value is out of range (torch's message).
+        """
         _check_common("SGD", group)
         _refuse("SGD", not group["momentum"] >= 0, f"Invalid momentum value: {group['momentum']} (expected >= 0)")
         nesterov_ok = group["momentum"] > 0 and group["dampening"] == 0
@@ -211,6 +290,14 @@ class SGD(Optimizer):
         )
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """One SGD step for p, by the rule above (`momentum_buffer` in state).
+
+        Args:
+            p: the parameter; its `data` is changed in place, keeping its dtype.
+            grad: its gradient (already negated when `maximize`), an array of p's shape.
+            state: this parameter's state, empty at its first update; filled in place.
+            group: the hyperparameters of p's group.
+        """
         momentum = group["momentum"]
         g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
         if momentum:
@@ -235,6 +322,19 @@ class Adam(Optimizer):
         p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
 
     m, v start at zero; t counts the steps in which this parameter had a gradient.
+
+    Args:
+        params: an iterable of Tensors (e.g. `model.parameters()`), or of dicts
+            {"params": Tensors, hyperparameter: value, ...}, one per group.
+        lr: the learning rate, >= 0.
+        betas: (beta1, beta2), the decay rates of the moment estimates, each in [0, 1).
+        eps: added to the denominator for stability, >= 0.
+        weight_decay: the L2 penalty added to the gradient, >= 0.
+        amsgrad: use the running maximum of v (AMSGrad).
+        maximize: ascend the objective instead of descending it.
+
+    Raises:
+        ValueError: a hyperparameter is out of range (torch's messages).
     """
 
     def __init__(
@@ -254,6 +354,14 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def check(self, group: dict[str, Any]) -> None:
+        """Check Adam's hyperparameters (lr, eps, weight_decay >= 0; betas in [0, 1)).
+
+        Args:
+            group: a parameter group's hyperparameters.
+
+        Raises:
+            ValueError: a value is out of range (torch's message).
+        """
         _check_common("Adam", group)
         _refuse("Adam", not group["eps"] >= 0, f"Invalid epsilon value: {group['eps']} (expected >= 0)")
         betas = group["betas"]
@@ -262,6 +370,14 @@ class Adam(Optimizer):
             _refuse("Adam", not 0 <= b < 1, f"Invalid beta parameter at index {k}: {b} (expected in [0, 1))")
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """One Adam step for p, by the rule above (`step`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq` in state).
+
+        Args:
+            p: the parameter; its `data` is changed in place, keeping its dtype.
+            grad: its gradient (already negated when `maximize`), an array of p's shape.
+            state: this parameter's state, empty at its first update; filled in place.
+            group: the hyperparameters of p's group.
+        """
         beta1, beta2 = group["betas"]
         g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
         if not state:

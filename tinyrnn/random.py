@@ -12,7 +12,11 @@ _rng = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> None:
-    """Restart the generator from `seed`: the same seed gives the same weights and draws."""
+    """Restart the generator from `seed`: the same seed gives the same weights and draws.
+
+    Args:
+        seed: any int NumPy's `default_rng` accepts (>= 0).
+    """
     global _rng
     _rng = np.random.default_rng(seed)
 

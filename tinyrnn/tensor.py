@@ -61,7 +61,11 @@ class enable_grad(_GradMode):
 
 class set_grad_enabled(_GradMode):
     """Graph recording on or off, like torch's: for a block (`with tr.set_grad_enabled(training):`)
-    or, called on its own (`tr.set_grad_enabled(False)`), from then on."""
+    or, called on its own (`tr.set_grad_enabled(False)`), from then on.
+
+    Args:
+        mode: True to record graphs, False not to.
+    """
 
     def __init__(self, mode: bool) -> None:
         global _grad_enabled
@@ -72,7 +76,11 @@ class set_grad_enabled(_GradMode):
 
 
 def is_grad_enabled() -> bool:
-    """False inside `with no_grad():`, where ops record no graph."""
+    """Whether ops record a graph now.
+
+    Returns:
+        False inside `with no_grad():`, True otherwise.
+    """
     return _grad_enabled
 
 
@@ -94,6 +102,37 @@ class Tensor:
       change values outside the graph anywhere. `w.grad = None` or `w.zero_grad()` clears a gradient.
     - Comparisons (`==`, `<`, ...) give bool Tensors without gradient; tensors hash by identity.
     - `bool`, `float`, `int` take one-element tensors, `f"{t:.3f}"` a 0-d one, as in torch.
+
+    A Tensor keeps its array's dtype; Python numbers and lists become float64.
+    Its operators (`+ - * / ** @`, unary `-`, indexing) and methods call the ops
+    of `tinyrnn.ops`, and broadcast like NumPy.
+
+    Args:
+        data: an `np.ndarray` (kept as it is, not copied), a Tensor (its array is
+            shared), or a Python number or nested list (converted to float64).
+        requires_grad: record operations on this tensor so that `backward()`
+            fills its `.grad`. Only floating-point tensors can require gradients.
+        name: an optional label, shown by `tr.to_dot`.
+
+    Attributes:
+        data (np.ndarray): the values.
+        grad (np.ndarray | None): dL/d(this tensor) after `backward()`, of the
+            same shape and dtype as `data`; None until then. Kept on leaves and
+            on tensors that called `retain_grad()`.
+        requires_grad (bool): whether operations on it are recorded.
+        shape (tuple[int, ...]): `data.shape`; also `dtype`, `ndim` and `size`,
+            as the array's.
+        T (Tensor): the tensor with its axes reversed (a recorded `transpose()`).
+
+    Raises:
+        TypeError: `requires_grad=True` for an integer or boolean array.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> x = tr.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([2., 4.])
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_parents", "_vjp", "_retain", "name", "_seq")
@@ -111,11 +150,11 @@ class Tensor:
         self._seq = next(_creation)
 
     # ---- array-like properties -------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    T = property(lambda self: self.transpose())
+    shape = property(lambda self: self.data.shape, doc="The shape of `data`, a tuple of ints.")
+    dtype = property(lambda self: self.data.dtype, doc="The dtype of `data` (np.dtype).")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes of `data`.")
+    size = property(lambda self: self.data.size, doc="The number of entries of `data`.")
+    T = property(lambda self: self.transpose(), doc="The tensor with its axes reversed (recorded: `transpose()`).")
 
     def __len__(self) -> int:
         return len(self.data)
@@ -125,11 +164,15 @@ class Tensor:
         return f"Tensor({np.array2string(self.data, prefix='Tensor(')}{grad})"
 
     def item(self) -> float:
-        """The value of a one-entry tensor as a Python number."""
+        """The value of a one-entry tensor as a Python number.
+
+        Raises:
+            ValueError: the tensor has more than one entry (NumPy's message).
+        """
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (not a copy)."""
+        """The underlying array `data` (not a copy: writing to it changes the tensor)."""
         return self.data
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -139,20 +182,29 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (truncated BPTT carries state this way)."""
+        """The same data as a new tensor cut from the graph, which requires no gradient.
+
+        Truncated BPTT carries the hidden state from one batch to the next this
+        way: the values go on, the graph behind them does not.
+        """
         return Tensor(self.data)
 
     def retain_grad(self) -> Tensor:
-        """Keep .grad on this non-leaf after backward(), e.g. every h_t of an unroll."""
+        """Keep `.grad` on this non-leaf after `backward()`, e.g. on every h_t of an unroll.
+
+        Returns:
+            The tensor itself, so that `h = cell(x, h).retain_grad()` reads in one line.
+        """
         self._retain = True
         return self
 
     def zero_grad(self) -> None:
-        """Forget the accumulated gradient (.grad = None)."""
+        """Forget the accumulated gradient: `.grad = None` (gradients accumulate across `backward()` calls)."""
         self.grad = None
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor made directly (not by an op on tensors that require gradients)."""
         return self._vjp is None
 
     @property
@@ -171,7 +223,11 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Set requires_grad in place and return self (torch's spelling)."""
+        """Set requires_grad in place and return self (torch's spelling).
+
+        Args:
+            requires_grad: the new value; True only for a floating-point tensor.
+        """
         self.requires_grad = requires_grad
         return self
 
@@ -297,61 +353,152 @@ class Tensor:
         return self
 
     def exp(self) -> Tensor:
+        """Elementwise e**x (see `tr.exp`)."""
         return ops.exp(self)
 
     def log(self) -> Tensor:
+        """Elementwise natural logarithm (see `tr.log`)."""
         return ops.log(self)
 
     def tanh(self) -> Tensor:
+        """Elementwise tanh (see `tr.tanh`)."""
         return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """Elementwise 1 / (1 + e**-x), never overflowing (see `tr.sigmoid`)."""
         return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """Elementwise max(x, 0) (see `tr.relu`)."""
         return ops.relu(self)
 
     def softplus(self) -> Tensor:
+        """Elementwise log(1 + e**x), never overflowing (see `tr.softplus`)."""
         return ops.softplus(self)
 
     # Reductions take NumPy's names (axis, keepdims) or torch's (dim, keepdim).
     def sum(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Sum over `axis`, as `np.sum` (torch's `dim=` and `keepdim=` are accepted too).
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def mean(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Mean over `axis`, as `np.mean` (torch's `dim=` and `keepdim=` are accepted too).
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def max(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Maximum over `axis`, as `np.max` (also `dim=`, `keepdim=`); tied maxima share the gradient.
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def min(
         self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None
     ) -> Tensor:
+        """Minimum over `axis`, as `np.min` (also `dim=`, `keepdim=`); tied minima share the gradient.
+
+        Args:
+            axis: an axis, a tuple of axes (negative ones count from the end), or
+                None for all of them.
+            keepdims: keep the reduced axes with size 1.
+            dim: torch's name for `axis` (give one of the two).
+            keepdim: torch's name for `keepdims`.
+
+        Returns:
+            A tensor of the reduced shape and the same dtype.
+        """
         return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def reshape(self, *shape) -> Tensor:
+        """The same entries in a new shape, as `np.reshape`.
+
+        Args:
+            *shape: the new shape, as ints or one tuple; one entry may be -1.
+
+        Raises:
+            ValueError: the sizes differ (NumPy's message).
+        """
         return ops.reshape(self, *shape)
 
     def transpose(self, *axes) -> Tensor:
+        """Permute the axes, as `np.transpose`.
+
+        Args:
+            *axes: the new order of the axes, as ints or one tuple; none reverses them.
+        """
         return ops.transpose(self, *axes)
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """exp(x) / sum(exp(x)) along an axis, computed stably (see `tr.softmax`).
+
+        Args:
+            axis: the axis whose entries sum to 1 (default the last).
+            dim: torch's name for `axis`.
+        """
         return ops.softmax(self, axis, dim=dim)
 
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """x - logsumexp(x) along an axis, computed stably (see `tr.log_softmax`).
+
+        Args:
+            axis: the axis to normalise over (default the last).
+            dim: torch's name for `axis`.
+        """
         return ops.log_softmax(self, axis, dim=dim)
 
     # ---- backward ----------------------------------------------------------
     def backward(self, grad=None) -> None:
-        """Accumulate dL/dx into .grad of every leaf x that requires gradients.
+        """Backpropagate: add dL/dx into `.grad` of every leaf x that requires gradients.
 
-        `grad` is dL/d(self); it may be omitted only when self is a scalar.
+        Each node of the graph is visited once, after every node that used it
+        (newest first), and the gradients reaching a node from its users are
+        summed. Gradients accumulate across calls, as in torch: call
+        `zero_grad()` between steps.
+
+        Args:
+            grad: dL/d(self), an array (or number) of self's shape; may be
+                omitted only when self has one entry (then it is 1).
+
+        Raises:
+            RuntimeError: self does not require gradients, or `grad` was omitted
+                for a tensor with more than one entry.
+            ValueError: `grad` has another shape than self.
         """
         if not self.requires_grad:
             raise RuntimeError("backward(): this tensor does not require grad (no input of it did)")

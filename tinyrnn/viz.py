@@ -43,10 +43,25 @@ def _label(t: Tensor, param_names: dict[int, str]) -> str:
 def to_dot(tensor: Tensor, modules: Module | Iterable[Module] | None = None) -> str:
     """Graphviz DOT text of every node `tensor` was computed from, `tensor` included.
 
-    `modules`: a Module or a list of Modules whose parameters are labelled with their
-    names from named_parameters() (a tensor's own `name` comes first). A node used
-    twice (x * x) has two arrows into the op. A tensor computed with no input
-    requiring gradients recorded no graph and is drawn as a single leaf."""
+    A node used twice (x * x) has two arrows into the op. A tensor computed with
+    no input requiring gradients recorded no graph and is drawn as a single leaf.
+
+    Args:
+        tensor: the Tensor whose graph to draw; op nodes are labelled with the
+            op's name and shape, leaves with their `name` (or 'param' / 'input').
+        modules: a Module or a list of Modules whose parameters are labelled
+            with their names from `named_parameters()` (a tensor's own `name`
+            comes first).
+
+    Returns:
+        The text of a `digraph`, for Graphviz (`dot -Tsvg`) or any DOT viewer.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> w = tr.Tensor(np.ones(2), requires_grad=True, name="w")
+        >>> print(tr.to_dot((w * w).sum()).splitlines()[0])
+        digraph tinyrnn {
+    """
     param_names: dict[int, str] = {}
     for module in [modules] if isinstance(modules, Module) else modules or []:
         param_names.update((id(p), name) for name, p in module.named_parameters())

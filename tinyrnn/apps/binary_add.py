@@ -16,7 +16,7 @@ Two setups:
   - --preset classic: the well-known tutorial's network (ClassicRNN: sigmoid
     recurrence, no biases, squared error on sigmoid outputs), one pair per
     step, plain SGD with lr 0.1, 10,000 steps. Its BPTT is written out by hand
-    in tinyrnn/binary_add_reference.py.
+    in tinyrnn/bptt/binary_add.py.
 """
 
 from __future__ import annotations

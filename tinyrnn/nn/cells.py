@@ -95,6 +95,19 @@ class RecurrentCell(Module):
     hidden_size: int
 
     def forward(self, x: Tensor, state):
+        """One time step; what a subclass defines.
+
+        Args:
+            x: the input at this step, (B, input_size).
+            state: the previous state: the Tensor h (B, hidden_size) for a cell
+                with one state, else the tuple of its states in `state_names` order.
+
+        Returns:
+            The new state, in the same form as `state`.
+
+        Raises:
+            NotImplementedError: the subclass did not define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward(x, state) -> new state")
 
 
@@ -134,7 +147,26 @@ class _Cell(RecurrentCell):
 
 
 class RNNCell(_Cell):
-    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+    """One step of a vanilla RNN, as `torch.nn.RNNCell` (G = 1 gate):
+
+        h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)        (or relu)
+
+    Args:
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of the hidden state.
+        bias: whether to learn the biases b_ih and b_hh.
+        nonlinearity: 'tanh' or 'relu'.
+        dtype: the parameters' dtype; inputs must have the same.
+
+    Attributes:
+        weight_ih (Parameter): (G*H, I), the G gates' input weights stacked in torch's order.
+        weight_hh (Parameter): (G*H, H).
+        bias_ih (Parameter | None): (G*H,), or None without bias.
+        bias_hh (Parameter | None): (G*H,), or None without bias.
+
+    Raises:
+        ValueError: a size is below 1, or nonlinearity is neither 'tanh' nor 'relu'.
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", dtype=np.float64
@@ -145,13 +177,49 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None) -> Tensor:
-        """x (B, I) or (I,), h (B, H) or (H,) or None (zeros) -> h' of h's shape."""
+        """One time step: the next hidden state.
+
+        Args:
+            x: the input, (B, I) or unbatched (I,), in the weights' dtype.
+            h: the previous hidden state, of shape (B, H) or (H,) to match x;
+                None for zeros.
+
+        Returns:
+            h', of h's shape.
+
+        Raises:
+            ValueError: x or h has the wrong shape.
+        """
         xi, (h,) = self._inputs(x, [h])
         return rnn_step(xi, h, self.weight_hh, self.bias_hh, self.nonlinearity)
 
 
 class GRUCell(_Cell):
-    """A GRU step (see gru_step); reset_after=False gives the original Cho et al. formulation."""
+    """One step of a GRU, as `torch.nn.GRUCell` (G = 3 gates, in the order r, z, n):
+
+        r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)            reset gate
+        z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)            update gate
+        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))         reset_after=True (torch, cuDNN)
+        n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)         reset_after=False (Cho et al. 2014, d2l)
+        h' = (1 - z) * n + z * h
+
+    Args:
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of the hidden state.
+        bias: whether to learn the biases b_ih and b_hh.
+        reset_after: True applies the reset gate after the recurrent matmul
+            (torch's GRU), False before it (the original formulation).
+        dtype: the parameters' dtype; inputs must have the same.
+
+    Attributes:
+        weight_ih (Parameter): (G*H, I), the G gates' input weights stacked in torch's order.
+        weight_hh (Parameter): (G*H, H).
+        bias_ih (Parameter | None): (G*H,), or None without bias.
+        bias_hh (Parameter | None): (G*H,), or None without bias.
+
+    Raises:
+        ValueError: a size is below 1.
+    """
 
     gates = 3
 
@@ -162,13 +230,48 @@ class GRUCell(_Cell):
         self.reset_after = check_flag("GRUCell", "reset_after", reset_after)
 
     def forward(self, x, h=None) -> Tensor:
-        """x (B, I) or (I,), h (B, H) or (H,) or None (zeros) -> h' of h's shape."""
+        """One time step: the next hidden state.
+
+        Args:
+            x: the input, (B, I) or unbatched (I,), in the weights' dtype.
+            h: the previous hidden state, of shape (B, H) or (H,) to match x;
+                None for zeros.
+
+        Returns:
+            h', of h's shape.
+
+        Raises:
+            ValueError: x or h has the wrong shape.
+        """
         xi, (h,) = self._inputs(x, [h])
         return gru_step(xi, h, self.weight_hh, self.bias_hh, self.reset_after)
 
 
 class LSTMCell(_Cell):
-    """An LSTM step (see lstm_step)."""
+    """One step of an LSTM, as `torch.nn.LSTMCell` (G = 4 gates, in the order i, f, g, o):
+
+        i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)     input gate
+        f  = sigmoid(W_if x + b_if + W_hf h + b_hf)     forget gate
+        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)        candidate cell
+        o  = sigmoid(W_io x + b_io + W_ho h + b_ho)     output gate
+        c' = f * c + i * g
+        h' = o * tanh(c')
+
+    Args:
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of the hidden and cell states.
+        bias: whether to learn the biases b_ih and b_hh.
+        dtype: the parameters' dtype; inputs must have the same.
+
+    Attributes:
+        weight_ih (Parameter): (G*H, I), the G gates' input weights stacked in torch's order.
+        weight_hh (Parameter): (G*H, H).
+        bias_ih (Parameter | None): (G*H,), or None without bias.
+        bias_hh (Parameter | None): (G*H,), or None without bias.
+
+    Raises:
+        ValueError: a size is below 1.
+    """
 
     gates = 4
     state_names = ("h", "c")
@@ -177,7 +280,20 @@ class LSTMCell(_Cell):
         super().__init__(input_size, hidden_size, bias, dtype)
 
     def forward(self, x, state=None) -> tuple[Tensor, Tensor]:
-        """x (B, I) or (I,), state (h, c) each (B, H) or (H,), or None (zeros) -> (h', c')."""
+        """One time step: the next hidden and cell states.
+
+        Args:
+            x: the input, (B, I) or unbatched (I,), in the weights' dtype.
+            state: the previous (h, c), each of shape (B, H) or (H,) to match x;
+                None for zeros.
+
+        Returns:
+            (h', c'), each of h's shape.
+
+        Raises:
+            TypeError: state is neither a pair nor None.
+            ValueError: x, h or c has the wrong shape.
+        """
         if state is not None and (not isinstance(state, (tuple, list)) or len(state) != 2):
             raise TypeError(f"LSTMCell: state must be a tuple (h, c) or None, got {type(state).__name__}")
         xi, (h, c) = self._inputs(x, state or [None, None])

@@ -9,9 +9,9 @@ kernel's module docstring says how.
 Layout. Inside a kernel a state is a block of columns, h (H, B), so that a gate
 pre-activation is the textbook W_hh h: one matmul gives a (G*H, B) array whose
 gates are *contiguous* row blocks (G stacked (H, B) arrays), and every
-elementwise step runs on contiguous memory (PERF_NOTES.md, trap 2). A kernel
-may store its gates in another order than torch's where that makes its hot
-blocks adjacent (the GRU's); `reorder` maps torch's order to it.
+elementwise step runs on contiguous memory (a strided view would make each one
+slower). A kernel may store its gates in another order than torch's where that
+makes its hot blocks adjacent (the GRU's); `reorder` maps torch's order to it.
 """
 
 from __future__ import annotations

@@ -37,7 +37,22 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 class Linear(Module):
     """y = x W^T + b with W (out_features, in_features), initialised like torch:
-    uniform in +-1/sqrt(in_features). Sizes may be 0, as in torch (Linear(0, n) gives the bias)."""
+    uniform in +-1/sqrt(in_features). Sizes may be 0, as in torch (Linear(0, n) gives the bias).
+
+    Args:
+        in_features: the size of each input's last axis, >= 0.
+        out_features: the size of each output's last axis, >= 0.
+        bias: whether to learn an additive bias b (out_features,).
+        dtype: the parameters' dtype; inputs must have the same.
+
+    Attributes:
+        weight (Parameter): (out_features, in_features).
+        bias (Parameter | None): (out_features,), or None.
+
+    Raises:
+        ValueError: a size is negative or not an int.
+        TypeError: bias is not a bool.
+    """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float64):
         self.in_features = check_size("Linear", "in_features", in_features, minimum=0)
@@ -48,7 +63,18 @@ class Linear(Module):
         self.bias = init_uniform((out_features,), bound, dtype) if bias else None
 
     def forward(self, x) -> Tensor:
-        """x (..., in_features) -> (..., out_features)."""
+        """Apply the layer to the last axis of x.
+
+        Args:
+            x: a Tensor or array of shape (..., in_features) and the weights' dtype.
+
+        Returns:
+            A Tensor of shape (..., out_features).
+
+        Raises:
+            ValueError: x's last axis is not in_features long.
+            TypeError: x's dtype differs from the weights' (no silent casts, as torch).
+        """
         x = tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: expected input of shape (..., {self.in_features}), got {x.shape}")
@@ -60,8 +86,20 @@ class Embedding(Module):
     """A lookup table: row i of `weight` (num_embeddings, embedding_dim) is the vector
     of token i. Initialised N(0, 1) like torch.
 
-    padding_idx (as torch): that row (negative: counted from the end) starts at 0 and
-    gets no gradient, so a padding token keeps its vector however it is trained."""
+    Args:
+        num_embeddings: the vocabulary size V, >= 0.
+        embedding_dim: the size E of each vector, >= 0.
+        padding_idx: as torch: that row (negative: counted from the end) starts at 0
+            and gets no gradient, so a padding token keeps its vector however it
+            is trained; None for no padding row.
+        dtype: the weights' dtype.
+
+    Attributes:
+        weight (Parameter): (V, E).
+
+    Raises:
+        ValueError: a size is negative, or padding_idx is outside [-V, V).
+    """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=np.float64):
         self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings, minimum=0)
@@ -80,10 +118,21 @@ class Embedding(Module):
             self.weight.data[padding_idx] = 0
 
     def forward(self, indices) -> Tensor:
-        """Integer indices of any shape (...) -> (..., embedding_dim).
+        """Look up the vectors of `indices`: weight[indices].
 
-        It is weight[indices]: a token used several times gets the sum of its gradients
-        (and the padding_idx row none)."""
+        A token used several times gets the sum of its gradients (and the
+        padding_idx row none).
+
+        Args:
+            indices: an integer array (or Tensor) of any shape (...), each in [0, V).
+
+        Returns:
+            A Tensor of shape (..., embedding_dim).
+
+        Raises:
+            TypeError: the indices are not integers.
+            IndexError: an index is outside [0, V) (as torch).
+        """
         indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
         if not np.issubdtype(indices.dtype, np.integer):
             raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
@@ -98,11 +147,25 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    """Zeroes entries with probability p while training (scaling the rest by 1/(1-p)); identity in eval()."""
+    """Zeroes entries with probability p while training (scaling the rest by 1/(1-p)); identity in `eval()`.
+
+    The mask is drawn from tinyrnn's generator (`tr.manual_seed`).
+
+    Args:
+        p: the probability of dropping an entry, in [0, 1].
+
+    Raises:
+        ValueError: p is not a number in [0, 1].
+    """
 
     def __init__(self, p: float = 0.5):
         F._check_probability("Dropout", "p", p)
         self.p = p
 
     def forward(self, x) -> Tensor:
+        """x with dropout applied in training mode (`functional.dropout`), unchanged in eval mode.
+
+        Args:
+            x: a Tensor or array of any shape.
+        """
         return F.dropout(tensor(x), self.p, self.training)

@@ -17,7 +17,15 @@ from tinyrnn.tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A Tensor that a Module trains: it requires gradients by default."""
+    """A Tensor that a Module trains: it requires gradients by default.
+
+    A Module finds its Parameters by walking its attributes, so assigning one in
+    `__init__` is all it takes to register it.
+
+    Args:
+        data: the initial values (an array is kept as it is, not copied).
+        requires_grad: False freezes the parameter.
+    """
 
     __slots__ = ()
 
@@ -77,12 +85,37 @@ def _walk(value, name: str):
 
 
 class Module:
-    """Base class of every layer: subclass it, assign Parameters and Modules in
-    __init__, and write forward()."""
+    """Base class of every layer: subclass it, assign Parameters and Modules in `__init__`, and write `forward()`.
+
+    Parameters are found by walking the attributes in the order they were
+    assigned: a Parameter, a Module (its parameters under `name.`), or a list or
+    tuple of them (under `name.0`, `name.1`, ...). No registration is needed.
+    Calling the module calls `forward`.
+
+    Attributes:
+        training (bool): True in training mode (the default), False after
+            `eval()`; Dropout drops only in training mode.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> class Affine(tr.nn.Module):
+        ...     def __init__(self):
+        ...         self.w = tr.nn.Parameter(np.ones((2, 3)))
+        ...         self.b = tr.nn.Parameter(np.zeros(3))
+        ...     def forward(self, x):
+        ...         return x @ self.w + self.b
+        >>> [name for name, _ in Affine().named_parameters()]
+        ['w', 'b']
+    """
 
     training = True
 
     def forward(self, *args, **kwargs):
+        """The computation; subclasses define it (calling the module calls it).
+
+        Raises:
+            NotImplementedError: the subclass did not define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -98,6 +131,7 @@ class Module:
         return named
 
     def parameters(self) -> list[Parameter]:
+        """Every Parameter of this module and its sub-modules, in attribute order, each once."""
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> list[Module]:
@@ -106,30 +140,45 @@ class Module:
         return list(found.values())
 
     def zero_grad(self) -> None:
+        """Set every parameter's `.grad` to None (gradients accumulate across `backward()` calls)."""
         for p in self.parameters():
             p.grad = None
 
     def train(self, mode: bool = True) -> Module:
-        """Set the `training` flag (used by Dropout) here and in every sub-module."""
+        """Set the `training` flag (used by Dropout) here and in every sub-module.
+
+        Args:
+            mode: True for training mode, False for evaluation.
+
+        Returns:
+            The module itself.
+        """
         for m in self.modules():
             m.training = mode
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode, `train(False)`: Dropout passes its input through. Returns the module."""
         return self.train(False)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """{dotted name: a copy of the parameter's array}."""
+        """{dotted name: a copy of the parameter's array}, in attribute order; torch's names for the layers."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict, allow_nonfinite: bool = False) -> None:
         """Copy arrays into the parameters (in place, keeping each parameter's dtype).
 
-        The keys must be exactly those of state_dict(), every shape must match, and
-        every array must hold real floating-point numbers (an integer, bool or complex
-        array is refused rather than silently cast) that are finite, unless
-        `allow_nonfinite` (NaN and inf weights usually mean a diverged run). Otherwise
-        nothing is changed and the RuntimeError lists every problem."""
+        Args:
+            state: {dotted name: array}, with exactly the keys of `state_dict()`,
+                every shape matching, every array of real floating-point numbers
+                (an integer, bool or complex array is refused rather than cast).
+            allow_nonfinite: also accept NaN and inf (refused by default: they
+                usually mean a diverged run).
+
+        Raises:
+            RuntimeError: anything above does not hold; nothing is changed and
+                the message lists every problem.
+        """
         params = dict(self.named_parameters())
         arrays = {key: np.asarray(value) for key, value in state.items()}
         problems = []

@@ -89,6 +89,7 @@ class _Recurrent(Module):
 
     @property
     def num_directions(self) -> int:
+        """D: 2 for a bidirectional layer, 1 otherwise."""
         return 2 if self.bidirectional else 1
 
     def _suffixes(self, layer: int) -> list[str]:
@@ -199,8 +200,7 @@ class _Recurrent(Module):
         return lengths
 
     def forward(self, x, h0=None, lengths=None):
-        """x (T, B, I) [batch_first: (B, T, I)], h0 (L*D, B, H) or None (zeros),
-        lengths (B,) ints or None -> (output (T, B, D*H) [batch_first: (B, T, D*H)], h_n (L*D, B, H)).
+        """Run the layers over a sequence.
 
         A layer with several states (LSTM: h and c) takes h0 as a tuple (h0, c0) and returns
         (output, (h_n, c_n)), each state (L*D, B, H); a part of the tuple may be None (zeros),
@@ -220,7 +220,50 @@ def _stack_layers(states: list[Tensor]) -> Tensor:
 
 
 class RNN(_Recurrent):
-    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), per layer and direction."""
+    """Elman RNN over whole sequences, as `torch.nn.RNN`; per layer and direction (G = 1):
+
+        h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)        (or relu)
+
+    Args:
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of each hidden state.
+        num_layers: L, stacked layers; layer l > 0 reads the output of layer l - 1.
+        nonlinearity: 'tanh' or 'relu'.
+        bias: whether to learn the biases b_ih and b_hh.
+        batch_first: inputs and outputs are (B, T, ...) instead of (T, B, ...).
+        dropout: the probability of dropout on the outputs of every layer but
+            the last, in training mode.
+        bidirectional: run a second direction from the end of each sequence
+            (D = 2); outputs are the two directions side by side.
+        dtype: the parameters' dtype; inputs must have the same.
+        fused: True runs each layer and direction as one node whose backward is
+            BPTT written out (fast); False runs the cell equations step by step
+            and lets autograd do BPTT (the readable reference).
+        checkpoint: with fused=True, keep only every k-th state and recompute
+            the rest in backward (less memory).
+
+    Parameters are torch's: `weight_ih_l{k}` (G*H, I or D*H), `weight_hh_l{k}`
+    (G*H, H), `bias_ih_l{k}` and `bias_hh_l{k}` (G*H,), and `..._reverse` for the
+    second direction, so `state_dict()` loads into torch's layer unchanged.
+
+    Raises:
+        ValueError: a size is below 1, dropout is outside [0, 1), or checkpoint
+            is given with fused=False.
+
+    Calling the layer, `output, h_n = layer(x, h0=None, lengths=None)`:
+    x is (T, B, I) (batch_first: (B, T, I); unbatched: (T, I)); h0 is (L*D, B, H)
+    or None for zeros; lengths (B,) gives each sequence's valid length in a
+    padded batch (padded steps keep the state, output zeros and get no
+    gradient; the reverse direction starts at each sequence's own last step).
+    output is (T, B, D*H) and h_n (L*D, B, H), as torch's.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> rnn = tr.nn.RNN(input_size=3, hidden_size=5, num_layers=2)
+        >>> output, h_n = rnn(np.zeros((7, 4, 3)))
+        >>> output.shape, h_n.shape
+        ((7, 4, 5), (2, 4, 5))
+    """
 
     def __init__(
         self,
@@ -252,7 +295,42 @@ class RNN(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """GRU layer (equations in cells.gru_step); reset_after=False is Cho et al.'s original GRU."""
+    """GRU over whole sequences, as `torch.nn.GRU` (the equations of `GRUCell`, gates r, z, n).
+
+    Args:
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of each hidden state.
+        num_layers: L, stacked layers; layer l > 0 reads the output of layer l - 1.
+        bias: whether to learn the biases b_ih and b_hh.
+        batch_first: inputs and outputs are (B, T, ...) instead of (T, B, ...).
+        dropout: the probability of dropout on the outputs of every layer but
+            the last, in training mode.
+        bidirectional: run a second direction from the end of each sequence
+            (D = 2); outputs are the two directions side by side.
+        reset_after: True applies the reset gate after the recurrent matmul
+            (torch's GRU), False before it (Cho et al.'s original GRU, d2l's).
+        dtype: the parameters' dtype; inputs must have the same.
+        fused: True runs each layer and direction as one node whose backward is
+            BPTT written out (fast); False runs the cell equations step by step
+            and lets autograd do BPTT (the readable reference).
+        checkpoint: with fused=True, keep only every k-th state and recompute
+            the rest in backward (less memory).
+
+    Parameters are torch's: `weight_ih_l{k}` (G*H, I or D*H), `weight_hh_l{k}`
+    (G*H, H), `bias_ih_l{k}` and `bias_hh_l{k}` (G*H,), and `..._reverse` for the
+    second direction, so `state_dict()` loads into torch's layer unchanged.
+
+    Raises:
+        ValueError: a size is below 1, dropout is outside [0, 1), or checkpoint
+            is given with fused=False.
+
+    Calling the layer, `output, h_n = layer(x, h0=None, lengths=None)`:
+    x is (T, B, I) (batch_first: (B, T, I); unbatched: (T, I)); h0 is (L*D, B, H)
+    or None for zeros; lengths (B,) gives each sequence's valid length in a
+    padded batch (padded steps keep the state, output zeros and get no
+    gradient; the reverse direction starts at each sequence's own last step).
+    output is (T, B, D*H) and h_n (L*D, B, H), as torch's.
+    """
 
     gates = 3
 
@@ -284,7 +362,43 @@ class GRU(_Recurrent):
 
 
 class LSTM(_Recurrent):
-    """LSTM layer (equations in cells.lstm_step); the state is (h, c)."""
+    """LSTM over whole sequences, as `torch.nn.LSTM` (the equations of `LSTMCell`, gates i, f, g, o).
+
+    Args:
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of each hidden state.
+        num_layers: L, stacked layers; layer l > 0 reads the output of layer l - 1.
+        bias: whether to learn the biases b_ih and b_hh.
+        batch_first: inputs and outputs are (B, T, ...) instead of (T, B, ...).
+        dropout: the probability of dropout on the outputs of every layer but
+            the last, in training mode.
+        bidirectional: run a second direction from the end of each sequence
+            (D = 2); outputs are the two directions side by side.
+        dtype: the parameters' dtype; inputs must have the same.
+        fused: True runs each layer and direction as one node whose backward is
+            BPTT written out (fast); False runs the cell equations step by step
+            and lets autograd do BPTT (the readable reference).
+        checkpoint: with fused=True, keep only every k-th state and recompute
+            the rest in backward (less memory).
+
+    Parameters are torch's: `weight_ih_l{k}` (G*H, I or D*H), `weight_hh_l{k}`
+    (G*H, H), `bias_ih_l{k}` and `bias_hh_l{k}` (G*H,), and `..._reverse` for the
+    second direction, so `state_dict()` loads into torch's layer unchanged.
+
+    Raises:
+        ValueError: a size is below 1, dropout is outside [0, 1), or checkpoint
+            is given with fused=False.
+
+    Calling the layer, `output, (h_n, c_n) = lstm(x, h0=None, lengths=None)`: as
+    `RNN`, with the state a pair (h, c) of (L*D, B, H) arrays.
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> lstm = tr.nn.LSTM(8, 16, num_layers=2, bidirectional=True)
+        >>> out, (h_n, c_n) = lstm(np.zeros((5, 4, 8)), lengths=np.array([5, 3, 2, 5]))
+        >>> out.shape, h_n.shape
+        ((5, 4, 32), (4, 4, 16))
+    """
 
     gates = 4
     state_names = ("h0", "c0")
@@ -314,6 +428,21 @@ class Recurrent(_Recurrent):
     `weight_hh_l0`, `weight_hh_l0_reverse`, `weight_hh_l1`, ...; so Recurrent(tr.nn.LSTMCell,
     ...) has exactly the state_dict of tr.nn.LSTM (and torch.nn.LSTM). A sub-module's
     parameters keep their dots: `gate.weight_l0`.
+
+    Args:
+        cell: called as `cell(input_size, hidden_size)` once per layer and
+            direction; must return a `RecurrentCell` of those sizes.
+        input_size: I, the size of each input vector.
+        hidden_size: H, the size of each hidden state.
+        num_layers: L, stacked layers.
+        batch_first: inputs and outputs are (B, T, ...) instead of (T, B, ...).
+        dropout: the probability of dropout between layers, in training mode.
+        bidirectional: run a second direction from the end of each sequence.
+
+    Raises:
+        TypeError: the factory returned something that is not a RecurrentCell, or
+            cells whose parameters have different dtypes.
+        ValueError: a cell has other sizes than asked, or a size or dropout is out of range.
     """
 
     def __init__(

@@ -39,8 +39,20 @@ def clip_grad_norm_(
     total_norm = the `norm_type`-norm of all gradient entries taken as one vector
     (norm_type=inf, float("inf") or "inf": the largest |entry|; as torch, a string
     is read with float()). If max_norm / (total_norm + 1e-6) < 1, every gradient
-    is multiplied by it. Returns total_norm from before clipping; with
-    error_if_nonfinite=True a NaN or infinite total_norm raises RuntimeError instead.
+    is multiplied by it, in place, exactly as torch does.
+
+    Args:
+        params: a Tensor or an iterable of Tensors; those whose grad is None are skipped.
+        max_norm: the largest joint norm allowed, >= 0.
+        norm_type: the p of the p-norm, > 0, or inf.
+        error_if_nonfinite: raise instead of clipping when total_norm is NaN or infinite.
+
+    Returns:
+        total_norm before clipping (0.0 when no parameter has a gradient).
+
+    Raises:
+        ValueError: max_norm < 0, or norm_type is not a number > 0.
+        RuntimeError: total_norm is not finite and error_if_nonfinite is True.
     """
     if max_norm < 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm!r}")
@@ -68,7 +80,15 @@ def clip_grad_norm_(
 
 
 def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> None:
-    """Clip every gradient entry to [-clip_value, clip_value]."""
+    """Clip every gradient entry to [-clip_value, clip_value], in place, as torch does.
+
+    Args:
+        params: a Tensor or an iterable of Tensors; those whose grad is None are skipped.
+        clip_value: the bound, >= 0.
+
+    Raises:
+        ValueError: clip_value < 0.
+    """
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
     bound = float(clip_value)  # a Python float keeps each gradient's dtype
@@ -77,8 +97,17 @@ def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> No
 
 
 def detach_state(state: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
-    """The state's values, cut from the graph: h_n, or a tuple such as an LSTM's (h_n, c_n).
-    Carried into the next batch, it lets gradients stop at the batch boundary."""
+    """The state's values, cut from the graph: carried into the next batch, it stops gradients at the boundary.
+
+    This is truncated BPTT with carried state: the next batch starts from these
+    values, but its backward ends here, so the graph never grows across batches.
+
+    Args:
+        state: h_n, or a tuple such as an LSTM's (h_n, c_n).
+
+    Returns:
+        The same structure of Tensors that require no gradient.
+    """
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 
@@ -93,6 +122,17 @@ def pad_sequence(
     lengths: (B,) int64, L_b; pass it as a recurrent layer's `lengths=` (tinyrnn's
     stand-in for torch's pack_padded_sequence). Gradients reach every sequence that
     requires one; the padding is a constant.
+
+    Args:
+        sequences: B Tensors (or arrays) of shapes (L_b, *F), the same F.
+        batch_first: return (B, T, *F) instead of (T, B, *F).
+        padding_value: the value after each sequence's end.
+
+    Returns:
+        (padded, lengths) as above.
+
+    Raises:
+        ValueError: no sequences, a 0-d one, or trailing shapes F or dtypes that differ.
     """
     seqs = [tensor(s) for s in sequences]
     if not seqs:

@@ -69,9 +69,25 @@ def check_bptt(
     atol: float = BPTT_ATOL,
     seed: int = 0,
 ) -> None:
-    """Check hand-written forward/backward over a sequence against autograd through `cell`
-    (a tr.nn.RecurrentCell, float64). x (T, B, I); state0: tuple of (B, H) arrays or None
-    (random). Raises CheckError at the first wrong state or gradient (see the module doc)."""
+    """Check a hand-written forward/backward over a sequence against autograd through `cell`.
+
+    The contract of `forward` and `backward` is in the module docstring above.
+
+    Args:
+        cell: a float64 tr.nn.RecurrentCell: the step your code computes.
+        forward: forward(params, x, state0) -> (states, cache).
+        backward: backward(d_states, cache) -> {name: gradient}.
+        x: the input sequence, (T, B, I).
+        state0: a tuple of (B, H) arrays, one per state of the cell; None for random ones.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        seed: seeds the random initial states and loss weights.
+
+    Raises:
+        CheckError: the first wrong state or gradient, naming it, the time step,
+            the index, both values and the tolerance; or a gradient missing from
+            backward's result.
+    """
     x = np.asarray(x, dtype=np.float64)
     T, B, _ = x.shape
     names, H = cell.state_names, cell.hidden_size

@@ -35,7 +35,14 @@ class CheckError(AssertionError):
 
 
 def fd_step(dtype) -> float:
-    """The central-difference step for `dtype`: machine_eps^(1/3)."""
+    """The central-difference step for `dtype`: machine_eps^(1/3), which balances truncation and rounding.
+
+    Args:
+        dtype: a floating-point dtype (or anything `np.finfo` takes).
+
+    Returns:
+        The step, about 6e-6 for float64.
+    """
     return float(np.finfo(dtype).eps) ** (1 / 3)
 
 
@@ -110,8 +117,29 @@ def check_op(
       of every input (rtol, atol), unless gradients=False;
     - torch_fn (optional): the same function on float64 torch tensors; outputs and
       gradients must agree to 1e-10 (torch is imported only then).
-    `names` labels the inputs in messages (default "input 0", "input 1", ...). Raises
-    CheckError on the first mismatch; returns None when everything agrees.
+    `names` labels the inputs in messages (default "input 0", "input 1", ...).
+
+    Args:
+        fn: takes one Tensor per input and returns a Tensor or a list of Tensors.
+        *inputs: float64 arrays (float32 only with upcast=True).
+        reference: a NumPy function of the same arrays, or None.
+        torch_fn: the same function on float64 torch tensors, or None.
+        names: labels of the inputs in messages.
+        gradients: False checks the forward only.
+        rtol: relative tolerance of the finite-difference comparison.
+        atol: absolute tolerance of the finite-difference comparison.
+        upcast: check float32 inputs as float64 copies instead of refusing them.
+        seed: seeds the random weights w_k of the checked loss.
+
+    Raises:
+        CheckError: the first mismatch, naming the input, the index, both values
+            and the tolerance.
+        TypeError: float32 inputs without upcast=True (the message says why).
+
+    Examples:
+        >>> import numpy as np, tinyrnn as tr
+        >>> from tinyrnn.testing import check_op
+        >>> check_op(lambda x: x.tanh(), np.array([0.5, -1.0]), reference=np.tanh)
     """
     arrays = as_float64(inputs, upcast, "check_op")
     names = list(names) if names is not None else [f"input {i}" for i in range(len(arrays))]
@@ -167,7 +195,22 @@ def check_module(
     over every input entry and every entry of every parameter (named as in named_parameters()).
 
     The parameters are perturbed in place and restored afterwards; the module must be float64
-    (or upcast=True, which checks a float64 copy of the parameters and puts the originals back)."""
+    (or upcast=True, which checks a float64 copy of the parameters and puts the originals back).
+
+    Args:
+        module: a tr.nn.Module.
+        run: called as run(module, *Tensors); returns a Tensor or a list of Tensors.
+        *inputs: float64 arrays (float32 only with upcast=True).
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        upcast: check float32 inputs and parameters as float64 copies.
+        seed: seeds the random weights of the checked loss.
+
+    Raises:
+        CheckError: the first mismatch, naming the input or parameter, the index,
+            both values and the tolerance.
+        TypeError: float32 inputs or parameters without upcast=True.
+    """
     named = module.named_parameters()
     originals = [p.data for _, p in named]
     arrays = as_float64(inputs, upcast, "check_module")

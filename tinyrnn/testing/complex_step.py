@@ -33,6 +33,7 @@ NON_ANALYTIC = {
     "max": "max is not analytic (it compares real numbers; the derivative jumps where the maximum changes)",
     "softplus": "softplus is computed as max(x, 0) + log1p(exp(-|x|)), which uses |x| and max",
 }
+"""{op name: why it is not analytic}: the ops `check_complex_step` refuses to find in a graph."""
 
 
 class ComplexStepError(TypeError):
@@ -68,8 +69,24 @@ def check_complex_step(
     and every parameter is checked too. Returns the largest relative difference found
     (|autograd - complex step| / |complex step|, over entries with a nonzero derivative).
 
-    Refuses (ComplexStepError, with the reason) when the graph of fn contains a non-analytic
-    op; raises CheckError naming the input, the index, both values and the tolerance."""
+    Args:
+        fn: takes Tensors (after `module`, when given) and returns a Tensor or a list of them.
+        *inputs: float64 arrays.
+        module: a tr.nn.Module whose parameters are checked too, or None.
+        h: the imaginary step; the derivative is Im f(x + ih) / h, exact to rounding.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        non_analytic: names of your own ops (tr.Function classes) to refuse as non-analytic.
+        seed: seeds the random weights of the checked loss.
+
+    Returns:
+        The largest relative difference found.
+
+    Raises:
+        ComplexStepError: the graph of fn contains a non-analytic op (see
+            `NON_ANALYTIC`); the message gives the reason.
+        CheckError: an entry differs, naming the input, the index, both values and the tolerance.
+    """
     arrays = as_float64(inputs, False, "check_complex_step")
     named = [] if module is None else module.named_parameters()
     run = fn if module is None else (lambda *xs: fn(module, *xs))

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 
 def torch_twin(module):
-    """The torch layer with `module`'s configuration and weights (float64), loaded through
-    module.state_dict(), so the keys are checked too. `module` is a tr.nn.RNN, GRU or LSTM,
-    or a tr.nn.Recurrent of RNNCell, GRUCell or LSTMCell (torch's GRU: reset_after=True)."""
+    """The torch layer with `module`'s configuration and weights (float64), loaded through `module.state_dict()`.
+
+    Loading through the state dict checks the parameter names too. torch is
+    imported only here.
+
+    Args:
+        module: a tr.nn.RNN, GRU or LSTM, or a tr.nn.Recurrent of RNNCell,
+            GRUCell or LSTMCell (a GRU with torch's reset_after=True).
+
+    Returns:
+        The float64 torch.nn.RNN, GRU or LSTM with the same weights.
+
+    Raises:
+        TypeError: torch has no such layer (another cell, or reset_after=False).
+    """
     import torch
 
     from tinyrnn import nn
