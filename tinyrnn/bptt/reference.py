@@ -15,15 +15,18 @@ G = 1 (RNN), 3 (GRU: r, z, n) or 4 (LSTM: i, f, g, o). s(a) is the logistic sigm
 
 Padding. lengths (B,) says that sequence b is valid for its first lengths[b] steps.
 m_t (B, 1) is 1 where step t is valid and 0 where it is padding: a padded step keeps
-the state (h_t = h_{t-1}), outputs zero and gives no gradient to the weights. With
-lengths=None every m_t is 1 and each equation is the textbook one.
+the state (h_t = h_{t-1}), outputs zero and gives no gradient to the weights. hbar_t
+(and the LSTM's cbar_t) is what the cell computes at step t; h_t = m_t hbar_t +
+(1 - m_t) h_{t-1}. With lengths=None every m_t is 1, h_t = hbar_t, and each equation
+is the textbook one.
 
 Every forward takes x (T, B, I), the start state(s) (B, H), the weights and lengths;
 it returns out (T, B, H), the final state(s) (B, H) and a cache. Steps run t = 0..T-1;
-the states are dicts with h[-1] = h0, so that h[t - 1] reads as in the equations. Every backward takes
-the cache, dout = dL/dout (T, B, H) and dL/d(final states), and returns a dict of
-gradients: "x", "h0" (and "c0"), "weight_ih", "weight_hh", "bias_ih", "bias_hh".
-A reverse direction is the same cell run on each sequence read backwards: flip().
+states are dicts with h[-1] = h0, so that h[t - 1] reads as in the equations. Every
+backward takes the cache, dout = dL/dout (T, B, H) and dL/d(final states), and returns
+a dict of gradients: "x", "h0" (and "c0"), "weight_ih", "weight_hh", "bias_ih",
+"bias_hh". A reverse direction is the same cell run on each sequence read backwards:
+flip().
 """
 
 from __future__ import annotations
