@@ -14,6 +14,7 @@ import argparse
 import math
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -147,7 +148,11 @@ def run_cli(
     The last line of a failed run says which outputs were written and which old files were
     kept. NumPy's floating-point warnings are silenced: DivergenceCheck reports a diverging run, once."""
     args = parser.parse_args(argv)
-    use_one_blas_thread()
+    with warnings.catch_warnings(record=True) as caught:  # no threadpoolctl: one line that says what to do
+        warnings.simplefilter("always")
+        use_one_blas_thread()
+    for w in caught:
+        print(f"{parser.prog}: note: {w.message}", file=sys.stderr)
     keep_freed_memory()
     outputs = Outputs(
         {"--metrics": args.metrics, "--save": getattr(args, "save", None)},
