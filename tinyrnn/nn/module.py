@@ -62,9 +62,8 @@ def check_flag(owner: str, name: str, value) -> bool:
 
 
 def check_dtype(owner: str, what: str, x: Tensor, dtype: np.dtype) -> None:
-    """Input and weights must share a dtype, as in torch: no silent casts. Complex numbers on
-    either side are let through: the complex-step check (tinyrnn.testing) runs modules on them."""
-    if x.dtype != dtype and "c" not in (x.dtype.kind, np.dtype(dtype).kind):
+    """Input and weights must share a dtype, as in torch: no silent casts."""
+    if x.dtype != dtype:
         raise TypeError(
             f"{owner}: {what} dtype {x.dtype}, but {owner}'s weights are {dtype} "
             f"(convert the input with .astype({dtype}) or build the module with dtype=np.{x.dtype})"
