@@ -14,8 +14,9 @@ sigmoid and tanh), T steps from a zero state, loss = the sum of every h_t, then 
 x_t (B, H) are constant inputs; W, U (H, G*H) and the biases need gradients. Libraries:
 tinyrnn, torch eager, and when installed MyGrad and HIPS autograd (`pip install
 tinyrnn[bench]`; HIPS autograd has no sigmoid, so it gets one through its defvjp).
-"numpy floor": the same matrix products in a bare NumPy loop (forward x @ W, h @ U;
-backward dh, dW, dU), i.e. the time if everything else were free.
+"numpy floor": tinyrnn's matrix products in a bare NumPy loop (forward x @ W, h @ U and
+backward dh per step; dW, dU one product each over all steps), i.e. the time if everything
+else were free.
 
 Each figure is a ratio measured in the same run (repetitions interleaved, each timed
 step right after an untimed one of the same library, one BLAS thread for everyone, CPU
@@ -224,19 +225,22 @@ def autograd_step(np, kind, params, xs, n_states):
 
 
 def numpy_floor(np, kind, params, xs, n_states):
-    """The cell's matrix products alone: forward x @ W and h @ U, backward g U^T, x^T g, h^T g."""
+    """The cell's matrix products alone, as tinyrnn does them: forward x @ W and h @ U per
+    step; backward g U^T per step, and dW = sum_t x_t^T g_t, dU = sum_t h_t^T g_t each
+    as one product of the T steps side by side."""
     W, U = params[0], params[1]
     T, B, H = xs.shape
     h, g = np.ones((B, H), xs.dtype), np.ones((B, W.shape[1]), xs.dtype)
+    hs, gs = np.ones((H, T * B), xs.dtype), np.ones((T * B, W.shape[1]), xs.dtype)
 
     def step():
         for x in xs:
             x @ W
             h @ U
-        for x in xs:
+        for _ in xs:
             g @ U.T
-            x.T @ g
-            h.T @ g
+        np.hstack([x.T for x in xs]) @ gs
+        hs @ gs
 
     return step
 
@@ -373,7 +377,7 @@ def profile_row(np, spec: str) -> None:
         steps["tinyrnn"]()
     profiler.disable()
     print("\ncProfile of 10 tinyrnn steps (by own CPU time):")
-    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(10)
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(int(os.environ.get("TOP", 10)))
 
 
 def main(argv=None) -> int:

@@ -495,3 +495,65 @@ def test_matmul_skips_the_product_for_a_constant_operand() -> None:
     assert gx is None and gw.shape == (3, 4)
     gx, gw = (w.T @ x.T)._vjp(np.ones((4, 2)))
     assert gw is None and gx.shape == (4, 3)
+
+
+@pytest.mark.parametrize("op", ["mul", "sub", "div"])
+def test_elementwise_vjps_skip_the_product_for_a_constant_operand(op) -> None:
+    """x * mask with a constant mask (dropout, padding): only dL/dx is computed; and the other way round."""
+    fn = getattr(ops, op)
+    x, c = tr.Tensor(np.full((2, 3), 2.0), requires_grad=True), tr.Tensor(np.full((2, 3), 4.0))
+    gx, gc = fn(x, c)._vjp(np.ones((2, 3)))
+    assert gc is None and gx.shape == (2, 3)
+    gc, gx = fn(c, x)._vjp(np.ones((2, 3)))
+    assert (gc is None or op == "sub") and gx.shape == (2, 3)  # a - b sends g itself to a: nothing to skip
+
+
+def _weight_used_everywhere(lib, W, xs, left: bool):
+    """A weight met as a right operand x_t @ W (or a left one, W @ x_t^T) at every step, beside an
+    elementwise use, an index and a use with a cast (float64 inputs): products, dense and index
+    gradients all reach W."""
+    h = 0
+    for x in xs:
+        y = W @ x.T if left else x @ W
+        h = h + lib.tanh(y).sum()
+    return h + (W * W).sum() + W[1].sum() * 3
+
+
+@pytest.mark.parametrize("left", [False, True], ids=["x @ W", "W @ x"])
+@pytest.mark.parametrize("held", [0, 30, 1 << 20], ids=["limit W.size", "limit 30", "default limit"])
+@pytest.mark.parametrize("batch", [1, 5])
+def test_a_weight_used_at_every_step_gets_the_sum_of_its_products(monkeypatch, left, held, batch) -> None:
+    """Its products are multiplied out together (tensor.Products), folded when they outgrow
+    PRODUCTS_HELD entries, and added to the other kinds of gradient: the result is torch's."""
+    monkeypatch.setattr(tensor_module, "PRODUCTS_HELD", held)
+    W0 = RNG.standard_normal((4, 4))
+    xs0 = [RNG.standard_normal((batch, 4)) for _ in range(7)]
+    W = tr.Tensor(W0, requires_grad=True)
+    _weight_used_everywhere(tr, W, [tr.Tensor(x) for x in xs0], left).backward()
+    t_W = torch.tensor(W0, requires_grad=True)
+    _weight_used_everywhere(torch, t_W, [torch.from_numpy(x) for x in xs0], left).backward()
+    np.testing.assert_allclose(W.grad, t_W.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_the_products_of_a_weight_are_one_matrix_product(monkeypatch) -> None:
+    """T uses of W as x_t @ W at batch 1: dL/dW is one product of the T factors side by side,
+    not T outer products (counted through tensor.mm)."""
+    T, H = 35, 6
+    W = tr.Tensor(RNG.standard_normal((H, H)), requires_grad=True)
+    h = tr.Tensor(np.zeros((1, H)))
+    for x in RNG.standard_normal((T, 1, H)):
+        h = (tr.Tensor(x) + h @ W).tanh()
+    shapes, real_mm = [], tensor_module.mm
+    monkeypatch.setattr(tensor_module, "mm", lambda a, b: shapes.append((a.shape, b.shape)) or real_mm(a, b))
+    h.sum().backward()
+    monkeypatch.undo()
+    assert shapes == [((H, T), (T, H))]
+
+
+def test_a_product_gradient_reads_as_its_array() -> None:
+    """What the matmul VJP returns for a parameter works as the array it stands for."""
+    a, b = RNG.standard_normal((3, 2)), RNG.standard_normal((2, 5))
+    g = tensor_module.ProductGrad(a, b)
+    assert g.shape == (3, 5) and g.dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(g), a @ b)
+    assert np.asarray(tensor_module.ProductGrad(a.astype(np.float32), b.astype(np.float32))).dtype == np.float32

@@ -78,7 +78,7 @@ def cross_entropy(
     axis = 1 if logits.ndim >= 2 else 0
     num_classes = logits.shape[axis]
     expected = logits.shape[:axis] + logits.shape[axis + 1 :]
-    if not np.issubdtype(targets.dtype, np.integer):
+    if targets.dtype.kind not in "iu":  # signed or unsigned integers (not bool)
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     if targets.shape != expected:
         raise ValueError(f"cross_entropy: logits {logits.shape} need targets of shape {expected}, got {targets.shape}")
@@ -91,11 +91,11 @@ def cross_entropy(
     if w is not None and w.shape != (num_classes,):
         raise ValueError(f"cross_entropy: weight must have one entry per class, ({num_classes},), got {w.shape}")
     keep = np.asarray(targets != ignore_index)  # an array even for 0-d targets
-    outside = keep & ((targets < 0) | (targets >= num_classes))
-    if outside.any():
-        raise ValueError(f"cross_entropy: target {targets[outside].flat[0]} is outside [0, {num_classes})")
-    index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
     safe = np.where(keep, targets, 0)
+    outside = (safe < 0) | (safe >= num_classes)
+    if outside.any():
+        raise ValueError(f"cross_entropy: target {safe[outside].flat[0]} is outside [0, {num_classes})")
+    index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
     index.insert(axis, safe)
     at_target = tuple(index)  # logits[at_target]: the target's entry at every position
 
@@ -103,14 +103,14 @@ def cross_entropy(
     log_p = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # stable log-softmax
     kept = keep.astype(z.dtype)  # 1, or 0 where ignored
     w_t = kept if w is None else w[safe] * kept  # w[t_i], 0 if ignored
-    a_t = (1 - label_smoothing) * w_t  # A_i at the target
+    a_t = (1 - label_smoothing) * w_t if label_smoothing else w_t  # A_i at the target
     losses = -log_p[at_target] * a_t
     classes = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # per-position values broadcast over the classes
     if label_smoothing:
         w_c = np.ones(num_classes, z.dtype) if w is None else w  # A_ic = (e / C) w_c off the target
         w_c = w_c.reshape((-1,) + (1,) * (z.ndim - axis - 1))
         losses = losses - (log_p * w_c).sum(axis=axis) * (label_smoothing / num_classes * kept)
-    scale = np.ones((), z.dtype)
+    scale = np.array(1, z.dtype)
     if reduction == "mean":
         total = w_t.sum()
         scale = np.asarray(1 / total if total else 0.0, z.dtype)  # the gradient of a mean over nothing is 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyrnn.tensor import IndexGrad, Tensor, make, mm, tensor
+from tinyrnn.tensor import IndexGrad, ProductGrad, Tensor, make, mm, tensor
 
 # ---- operands of binary ops: torch's dtype rule, in this one place ---------------
 
@@ -96,19 +96,27 @@ def add(a, b) -> Tensor:
 def sub(a, b) -> Tensor:
     """a - b (broadcasting): dL/da = g, dL/db = -g."""
     a, b, y = _pair("sub", a, b, np.subtract)
-    return make(y, (a, b), lambda g: (g, -g))
+    return make(y, (a, b), lambda g: (g, -g if b.requires_grad else None))
 
 
 def mul(a, b) -> Tensor:
     """a * b elementwise (broadcasting): dL/da = g b, dL/db = g a."""
     a, b, y = _pair("mul", a, b, np.multiply)
-    return make(y, (a, b), lambda g: (g * b.data, g * a.data))
+
+    def vjp(g):  # each product only when its operand needs it (a constant mask needs none)
+        return (g * b.data if a.requires_grad else None, g * a.data if b.requires_grad else None)
+
+    return make(y, (a, b), vjp)
 
 
 def div(a, b) -> Tensor:
     """a / b elementwise (broadcasting): dL/da = g / b, dL/db = -g a / b^2 = -g y / b."""
     a, b, y = _pair("div", a, b, np.divide)
-    return make(y, (a, b), lambda g: (g / b.data, -g * y / b.data))
+
+    def vjp(g):
+        return (g / b.data if a.requires_grad else None, -g * y / b.data if b.requires_grad else None)
+
+    return make(y, (a, b), vjp)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -149,14 +157,23 @@ def matmul(a, b) -> Tensor:
 
     def vjp(g):  # only the gradients needed: an input x_t of x_t @ W is a constant, its product would be wasted
         G = g.reshape(Y.shape)
-        gA = mm(G, B.swapaxes(-1, -2)) if a.requires_grad else None  # dL/dA = G B^T
-        gB = mm(A.swapaxes(-1, -2), G) if b.requires_grad else None  # dL/dB = A^T G
-        return (gA if a.ndim > 1 or gA is None else gA.reshape(-1, a.shape[0]).sum(0),
-                gB if b.ndim > 1 or gB is None else gB.reshape(-1, b.shape[0]).sum(0))  # fmt: skip
+        gA = _operand_grad(a, G, B.swapaxes(-1, -2)) if a.requires_grad else None  # dL/dA = G B^T
+        gB = _operand_grad(b, A.swapaxes(-1, -2), G) if b.requires_grad else None  # dL/dB = A^T G
+        return gA, gB
 
     # drop the axes that the 1-D operands gained
     shape = Y.shape[:-2] + (Y.shape[-2],) * (a.ndim > 1) + (Y.shape[-1],) * (b.ndim > 1)
     return make(Y.reshape(shape), (a, b), vjp)
+
+
+def _operand_grad(x: Tensor, p: np.ndarray, q: np.ndarray) -> np.ndarray | ProductGrad:
+    """dL/dx = p @ q for an operand x of a matmul. A parameter's (a 2-D leaf's) comes back as a
+    ProductGrad, to be multiplied out together with its uses at other time steps (see
+    tensor.Products); a 1-D operand's is summed over the rows it was repeated in."""
+    if x.is_leaf and x.ndim == 2 == p.ndim:
+        return ProductGrad(p, q)
+    d = mm(p, q)
+    return d if x.ndim > 1 else d.reshape(-1, x.shape[0]).sum(0)
 
 
 # ---- elementwise functions -------------------------------------------------

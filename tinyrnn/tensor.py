@@ -512,10 +512,14 @@ class Tensor:
 
         grads = {id(self): grad}  # dL/d(node) so far, by node id
         owned: set[int] = set()  # ids whose gradient array we allocated and may add into
+        products: dict[int, Products] = {}  # ProductGrads not multiplied out yet, by node id
         queue = [(-self._seq, self)]  # newest first: every user of a node is newer than it
         while queue:
             node = heapq.heappop(queue)[1]
-            g = grads.pop(id(node))
+            g = grads.pop(id(node), None)
+            if id(node) in products:  # every user has sent its part: multiply the products out now
+                g = products.pop(id(node)).total(g)
+                owned.add(id(node))
             if node._vjp is None or node._retain:
                 keep = g if id(node) in owned else np.array(g)  # a copy; an array even if g is a 0-d NumPy scalar
                 node.grad = keep if node.grad is None else np.asarray(node.grad + keep)
@@ -524,9 +528,14 @@ class Tensor:
             for parent, pg in zip(node._parents, node._vjp(g)):
                 if pg is None or not parent._requires_grad:
                     continue
-                if id(parent) not in grads:
+                if id(parent) not in grads and id(parent) not in products:
                     heapq.heappush(queue, (-parent._seq, parent))
-                _accumulate(grads, owned, parent, pg)
+                if isinstance(pg, ProductGrad) and pg.shape == parent.shape and pg.dtype == parent.dtype:
+                    if id(parent) not in products:
+                        products[id(parent)] = Products(max(parent.size, PRODUCTS_HELD))
+                    products[id(parent)].add(pg)
+                else:
+                    _accumulate(grads, owned, parent, pg)
 
 
 Operand = Tensor | np.ndarray | float | int  # what an operator accepts on its other side
@@ -545,8 +554,67 @@ class IndexGrad:
         self.index, self.value = index, value
 
 
+class ProductGrad:
+    """A gradient a @ b, not multiplied out yet: what y = x @ W sends back to a parameter W (x^T G).
+
+    A weight used at every time step gets one per step. The engine keeps their
+    factors and multiplies them out together when it reaches the weight:
+
+        sum_t a_t @ b_t = [a_1 a_2 ... a_T] @ [b_1; b_2; ...; b_T]
+
+    one matrix product instead of T products and T - 1 sums of weight-sized
+    arrays (batch 1, hidden 512: T outer products, each a pass over memory).
+    Anything else that takes it as an array (np.asarray) gets a @ b."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray):
+        self.a, self.b = a, b
+
+    shape = property(lambda self: (self.a.shape[0], self.b.shape[1]))
+    dtype = property(lambda self: np.result_type(self.a, self.b))
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(mm(self.a, self.b), dtype=dtype)
+
+
+PRODUCTS_HELD = 1 << 20  # entries of factors a node may hold before they are multiplied out (or its size)
+
+
+class Products:
+    """The ProductGrads one node has received so far. Their factors hold memory until
+    multiplied out, so once they outgrow `limit` entries (one gradient of the node's size,
+    at least PRODUCTS_HELD) they are summed into `done` and the list starts over."""
+
+    def __init__(self, limit: int):
+        self.a: list[np.ndarray] = []
+        self.b: list[np.ndarray] = []
+        self.held, self.limit = 0, limit
+        self.done: np.ndarray | None = None
+
+    def add(self, g: ProductGrad) -> None:
+        self.a.append(g.a)
+        self.b.append(g.b)
+        self.held += g.a.size + g.b.size
+        if self.held > self.limit:
+            self.done, self.a, self.b, self.held = self.total(None), [], [], 0
+
+    def total(self, other: np.ndarray | None) -> np.ndarray:
+        """A new array: the sum of every product received, plus `other` (another gradient, or None)."""
+        out = self.done  # set (a new array) when the list was folded into it
+        if self.a:  # the factors side by side: one product sums them all
+            a, b = (self.a[0], self.b[0]) if len(self.a) == 1 else (np.hstack(self.a), np.vstack(self.b))
+            out = mm(a, b) if out is None else np.add(out, mm(a, b), out=out)
+        assert out is not None, "Products.total: no product received"
+        if other is not None:
+            out += other
+        return out
+
+
 def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
     key, data = id(node), node.data
+    if isinstance(g, ProductGrad):  # not kept as factors (it needs a cast): multiplied out now
+        g = mm(g.a, g.b)
     if isinstance(g, IndexGrad):
         buf = grads.get(key)
         if buf is None:
@@ -638,7 +706,7 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list], op: str
         return vjp(grads)
 
     hub_vjp.op = op  # type: ignore[attr-defined]
-    hub = make(np.zeros(()), parents, hub_vjp)
+    hub = make(_REACHED, parents, hub_vjp)  # its value is never read
 
     def result(i):
         def file_grad(g):

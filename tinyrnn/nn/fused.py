@@ -110,7 +110,7 @@ def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, ch
 
     # forward: one segment at a time; keep its cache (its saved activations) unless checkpointing
     parents = [t for t in (x, *states, *weights) if t is not None]
-    keep = checkpoint is None and is_grad_enabled() and any(p.requires_grad for p in parents)
+    keep = checkpoint is None and is_grad_enabled() and any([p.requires_grad for p in parents])
     state = tuple(np.ascontiguousarray(s.data.T) for s in states)  # (H, B) columns
     starts, caches, out = [], [], np.empty((T, B, kernel.H), x.dtype)
     for (s, e), v in zip(segments, seg_valid):

@@ -170,12 +170,11 @@ class _Recurrent(Module):
     def _initial_states(self, state0, B: int, unbatched: bool) -> list[list[Tensor]]:
         """For each state (h, [c]): the list of its L*D initial (B, H) slices (zeros when not given or None)."""
         LD, H = self.num_layers * self.num_directions, self.hidden_size
-        zeros = Tensor(np.zeros((B, H), self.dtype))
         expected = (LD, H) if unbatched else (LD, B, H)
         states = []
         for name, s in zip(self.state_names, state0 or [None] * len(self.state_names)):
             if s is None:
-                states.append([zeros] * LD)
+                states.append([Tensor(np.zeros((B, H), self.dtype))] * LD)
                 continue
             s = tensor(s)
             if s.shape != expected:

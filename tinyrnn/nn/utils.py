@@ -92,8 +92,9 @@ def clip_grad_value_(params: Tensor | Iterable[Tensor], clip_value: float) -> No
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
     bound = float(clip_value)  # a Python float keeps each gradient's dtype
-    for g in _grads(params):
-        g.clip(-bound, bound, out=g)  # the method: a third of np.clip's call overhead on small arrays
+    for g in _grads(params):  # min then max: two ufunc calls, where clip goes through a Python wrapper
+        np.minimum(g, bound, out=g)
+        np.maximum(g, -bound, out=g)
 
 
 def detach_state(state: Tensor | tuple[Tensor, ...]) -> Tensor | tuple[Tensor, ...]:
