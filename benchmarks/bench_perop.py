@@ -22,7 +22,10 @@ Each figure is a ratio measured in the same run (repetitions interleaved, each t
 step right after an untimed one of the same library, one BLAS thread for everyone, CPU
 clock): other library's time / tinyrnn's time, so above 1 means tinyrnn is faster. The
 grid is timed --runs times; a row shows the median over the passes with the range.
-Gradients are checked equal across libraries before timing. Also: peak memory of one
+Gradients are checked equal across libraries before timing. The timing process first calls
+tinyrnn.runtime.keep_freed_memory(), as the notebooks do and a training script is advised to
+(glibc's malloc keeps freed memory for the next step; it holds for every library in the
+process); --glibc-default leaves malloc as it is. Also: peak memory of one
 step at T 1000 (LSTM, B 32, H 128, float32), each library in a fresh process.
 
     python benchmarks/bench_perop.py --quick      # a few rows, under 2 minutes
@@ -72,6 +75,12 @@ def parse_args(argv=None):
     p.add_argument("--profile", metavar="KIND:DTYPE:B:T:H", help="instead of the table: cProfile of tinyrnn's step")
     p.add_argument("--out", default=None, help="results file (default benchmarks/results/perop.json)")
     p.add_argument("--memory-child", metavar="LIB", help="internal: one step of MEMORY_ROW, peak memory as JSON")
+    p.add_argument(
+        "--glibc-default",
+        action="store_true",
+        help="leave glibc's malloc as it is (by default the timing process calls tinyrnn.runtime.keep_freed_memory(), "
+        "as the notebooks do and a training script is advised to)",
+    )
     args = p.parse_args(argv)
     if args.runs < 1 or (args.budget is not None and args.budget <= 0):
         p.error("--runs and --budget must be positive")
@@ -259,6 +268,18 @@ def available() -> list[str]:
     return libs
 
 
+def keep_freed_memory() -> bool:
+    """What a training script is advised to do and the notebooks do (tinyrnn.runtime): glibc's
+    malloc keeps freed memory for the next step. It holds for every library in this process.
+    False when this tinyrnn predates the function."""
+    try:
+        from tinyrnn import runtime
+    except ImportError:
+        return False
+    runtime.keep_freed_memory()
+    return True
+
+
 def has_function() -> bool:
     import tinyrnn as tr
 
@@ -318,6 +339,8 @@ def markdown(meta, rows, memory, skipped) -> str:
         f"CPU: {meta['cpu']} ({meta['cores']} cores), one BLAS thread per library. NumPy {meta['numpy']} with "
         f"{meta['numpy_blas']} ({meta['openblas_core']} kernels); "
         f"torch {meta.get('torch')} ({meta.get('torch_blas')}).",
+        f"glibc malloc keeps freed memory (tinyrnn.runtime.keep_freed_memory(), for every library): "
+        f"{'yes' if meta.get('keep_freed_memory') else 'no'}.",
         f"One step: T steps of the cell + backward. Ratios: that library's time / tinyrnn's (above 1: tinyrnn is "
         f"faster); numpy floor: the products' time / tinyrnn's (the share of tinyrnn's step that is matrix products). "
         f"Medians of interleaved repetitions, CPU clock, {meta['runs']} pass(es) over the grid: the median pass, "
@@ -391,12 +414,13 @@ def main(argv=None) -> int:
     import torch
 
     _common.set_torch_threads(torch, 1)
+    kept = not args.glibc_default and keep_freed_memory()
     if args.profile:
         profile_row(np, args.profile)
         return 0
     meta = _common.machine_info(np, torch)
     libs = available()
-    meta["libraries"], meta["runs"] = libs, args.runs
+    meta["libraries"], meta["runs"], meta["keep_freed_memory"] = libs, args.runs, kept
     skipped = not has_function()
     grid = [row for row in (QUICK_GRID if args.quick else FULL_GRID) if not (skipped and row[0] == "LSTM+Function")]
     if skipped:

@@ -9,6 +9,7 @@ detach, no_grad, errors, long chains, linear-time backward, make_many.
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -79,11 +80,11 @@ def test_float32_stays_float32(row, data, seed: int) -> None:
     assert all(y.dtype == np.float32 for y in outs), [y.dtype for y in outs]
     upcast = []  # every VJP result as it leaves the op, before the engine would cast it back
 
-    def check(grads, owned, node, g):
+    def check(grads, owned, key, data, g):
         value = g.value if isinstance(g, tensor_module.IndexGrad) else g
         if np.asarray(value).dtype != np.float32:
-            upcast.append((node.shape, np.asarray(value).dtype))
-        accumulate(grads, owned, node, g)
+            upcast.append((data.shape, np.asarray(value).dtype))
+        accumulate(grads, owned, key, data, g)
 
     accumulate, tensor_module._accumulate = tensor_module._accumulate, check
     try:
@@ -508,30 +509,32 @@ def test_elementwise_vjps_skip_the_product_for_a_constant_operand(op) -> None:
     assert (gc is None or op == "sub") and gx.shape == (2, 3)  # a - b sends g itself to a: nothing to skip
 
 
-def _weight_used_everywhere(lib, W, xs, left: bool):
-    """A weight met as a right operand x_t @ W (or a left one, W @ x_t^T) at every step, beside an
-    elementwise use, an index and a use with a cast (float64 inputs): products, dense and index
-    gradients all reach W."""
+def _weight_used_everywhere(lib, W, xs, how: str):
+    """A weight met at every step as a right operand x_t @ W, a left one W @ x_t^T, or through
+    linear(x_t, W), beside an elementwise use and an index: products, dense and index gradients
+    all reach W."""
     h = 0
     for x in xs:
-        y = W @ x.T if left else x @ W
+        y = {"x @ W": lambda: x @ W, "W @ x": lambda: W @ x.T, "linear": lambda: lib.linear(x, W)}[how]()
         h = h + lib.tanh(y).sum()
     return h + (W * W).sum() + W[1].sum() * 3
 
 
-@pytest.mark.parametrize("left", [False, True], ids=["x @ W", "W @ x"])
+@pytest.mark.parametrize("how", ["x @ W", "W @ x", "linear"])
 @pytest.mark.parametrize("held", [0, 30, 1 << 20], ids=["limit W.size", "limit 30", "default limit"])
 @pytest.mark.parametrize("batch", [1, 5])
-def test_a_weight_used_at_every_step_gets_the_sum_of_its_products(monkeypatch, left, held, batch) -> None:
+def test_a_weight_used_at_every_step_gets_the_sum_of_its_products(monkeypatch, how, held, batch) -> None:
     """Its products are multiplied out together (tensor.Products), folded when they outgrow
     PRODUCTS_HELD entries, and added to the other kinds of gradient: the result is torch's."""
     monkeypatch.setattr(tensor_module, "PRODUCTS_HELD", held)
     W0 = RNG.standard_normal((4, 4))
     xs0 = [RNG.standard_normal((batch, 4)) for _ in range(7)]
     W = tr.Tensor(W0, requires_grad=True)
-    _weight_used_everywhere(tr, W, [tr.Tensor(x) for x in xs0], left).backward()
+    ours = SimpleNamespace(tanh=tr.tanh, linear=linear)
+    _weight_used_everywhere(ours, W, [tr.Tensor(x) for x in xs0], how).backward()
     t_W = torch.tensor(W0, requires_grad=True)
-    _weight_used_everywhere(torch, t_W, [torch.from_numpy(x) for x in xs0], left).backward()
+    theirs = SimpleNamespace(tanh=torch.tanh, linear=TF.linear)
+    _weight_used_everywhere(theirs, t_W, [torch.from_numpy(x) for x in xs0], how).backward()
     np.testing.assert_allclose(W.grad, t_W.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 

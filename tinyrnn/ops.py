@@ -167,10 +167,10 @@ def matmul(a, b) -> Tensor:
 
 
 def _operand_grad(x: Tensor, p: np.ndarray, q: np.ndarray) -> np.ndarray | ProductGrad:
-    """dL/dx = p @ q for an operand x of a matmul. A parameter's (a 2-D leaf's) comes back as a
-    ProductGrad, to be multiplied out together with its uses at other time steps (see
-    tensor.Products); a 1-D operand's is summed over the rows it was repeated in."""
-    if x.is_leaf and x.ndim == 2 == p.ndim:
+    """dL/dx = p @ q for an operand x of a matmul. A parameter's (a 2-D leaf's, of the product's
+    dtype) comes back as a ProductGrad, to be multiplied out together with its uses at other time
+    steps (see tensor.Products); a 1-D operand's is summed over the rows it was repeated in."""
+    if x.is_leaf and x.ndim == 2 == p.ndim and p.dtype == x.dtype:
         return ProductGrad(p, q)
     d = mm(p, q)
     return d if x.ndim > 1 else d.reshape(-1, x.shape[0]).sum(0)

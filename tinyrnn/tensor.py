@@ -516,26 +516,28 @@ class Tensor:
         queue = [(-self._seq, self)]  # newest first: every user of a node is newer than it
         while queue:
             node = heapq.heappop(queue)[1]
-            g = grads.pop(id(node), None)
-            if id(node) in products:  # every user has sent its part: multiply the products out now
-                g = products.pop(id(node)).total(g)
-                owned.add(id(node))
-            if node._vjp is None or node._retain:
-                keep = g if id(node) in owned else np.array(g)  # a copy; an array even if g is a 0-d NumPy scalar
+            key, vjp = id(node), node._vjp
+            g = grads.pop(key, None)
+            if key in products:  # every user has sent its part: multiply the products out now
+                g = products.pop(key).total(g)
+                owned.add(key)
+            if vjp is None or node._retain:
+                keep = g if key in owned else np.array(g)  # a copy; an array even if g is a 0-d NumPy scalar
                 node.grad = keep if node.grad is None else np.asarray(node.grad + keep)
-            if node._vjp is None:
+            if vjp is None:
                 continue
-            for parent, pg in zip(node._parents, node._vjp(g)):
+            for parent, pg in zip(node._parents, vjp(g)):
                 if pg is None or not parent._requires_grad:
                     continue
-                if id(parent) not in grads and id(parent) not in products:
+                pkey = id(parent)
+                if pkey not in grads and pkey not in products:
                     heapq.heappush(queue, (-parent._seq, parent))
-                if isinstance(pg, ProductGrad) and pg.shape == parent.shape and pg.dtype == parent.dtype:
-                    if id(parent) not in products:
-                        products[id(parent)] = Products(max(parent.size, PRODUCTS_HELD))
-                    products[id(parent)].add(pg)
+                if type(pg) is ProductGrad:
+                    if pkey not in products:
+                        products[pkey] = Products(max(parent.data.size, PRODUCTS_HELD))
+                    products[pkey].add(pg)
                 else:
-                    _accumulate(grads, owned, parent, pg)
+                    _accumulate(grads, owned, pkey, parent.data, pg)
 
 
 Operand = Tensor | np.ndarray | float | int  # what an operator accepts on its other side
@@ -555,7 +557,8 @@ class IndexGrad:
 
 
 class ProductGrad:
-    """A gradient a @ b, not multiplied out yet: what y = x @ W sends back to a parameter W (x^T G).
+    """A gradient a @ b, not multiplied out yet: what y = x @ W sends back to a parameter W (x^T G),
+    when a @ b has W's shape and dtype.
 
     A weight used at every time step gets one per step. The engine keeps their
     factors and multiplies them out together when it reaches the weight:
@@ -611,10 +614,8 @@ class Products:
         return out
 
 
-def _accumulate(grads: dict, owned: set, node: Tensor, g) -> None:
-    key, data = id(node), node.data
-    if isinstance(g, ProductGrad):  # not kept as factors (it needs a cast): multiplied out now
-        g = mm(g.a, g.b)
+def _accumulate(grads: dict, owned: set, key: int, data: np.ndarray, g) -> None:
+    """Add g, a gradient of the node `key` whose value is `data`, into grads[key]."""
     if isinstance(g, IndexGrad):
         buf = grads.get(key)
         if buf is None:

@@ -10,7 +10,7 @@ from tinyrnn import functional as F
 from tinyrnn.nn.module import Module, Parameter, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
 from tinyrnn.ops import where
 from tinyrnn.random import get_rng
-from tinyrnn.tensor import Tensor, make, mm, tensor
+from tinyrnn.tensor import ProductGrad, Tensor, make, mm, tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -28,7 +28,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def vjp(g):
         G = g.reshape(Y.shape)
         dx = mm(G, weight.data).reshape(x.shape) if x.requires_grad else None
-        dw = mm(X.T, G).T  # G^T X, summed in the order of the matmul + transpose ops this replaced: same bits
+        dw = ProductGrad(G.T, X) if weight.is_leaf and G.dtype == weight.dtype else mm(G.T, X)  # G^T X
         return dx, dw, G.sum(axis=0)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
