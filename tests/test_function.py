@@ -167,3 +167,30 @@ def test_parameters_are_labelled_with_their_names():
     assert "param\\n" not in dot and "param\\n" in tr.to_dot(out)
     fused = tr.nn.GRU(2, 3)
     assert 'label="gru_sequence\\n()"' in tr.to_dot(fused(np.ones((2, 1, 2)))[0], [fused])
+
+
+class CubeInPlace(tr.Function):
+    """Cube with the mistake of scaling the incoming gradient in place."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        g *= 3 * x**2
+        return g
+
+
+def test_backward_cannot_change_the_gradient_it_receives():
+    """x @ W + Cube(u): the add sends one array to both; scaling it in place would change dL/dW
+    (multiplied out later), so backward gets it read-only and NumPy refuses the write."""
+    W = tr.Tensor(RNG.standard_normal((3, 4)), requires_grad=True)
+    u = tr.Tensor(RNG.standard_normal((2, 4)), requires_grad=True)
+    with pytest.raises(ValueError, match="read-only"):
+        ((tr.Tensor(RNG.standard_normal((2, 3))) @ W) + CubeInPlace.apply(u)).sum().backward()
+    x = RNG.standard_normal((2, 3))
+    ((tr.Tensor(x) @ W) + Cube.apply(u)).sum().backward()  # the same graph, written right
+    np.testing.assert_allclose(W.grad, x.T @ np.ones((2, 4)), rtol=1e-15)

@@ -86,11 +86,17 @@ def test_float32_stays_float32(row, data, seed: int) -> None:
             upcast.append((data.shape, np.asarray(value).dtype))
         accumulate(grads, owned, key, data, g)
 
+    def add_product(products, g):  # a parameter's matmul gradient, kept as factors
+        if g.a.dtype != np.float32 or g.b.dtype != np.float32:
+            upcast.append((g.shape, g.a.dtype, g.b.dtype))
+        add(products, g)
+
     accumulate, tensor_module._accumulate = tensor_module._accumulate, check
+    add, tensor_module.Products.add = tensor_module.Products.add, add_product
     try:
         backward(outs, [upstream(y.shape, seed + i).astype(np.float32) for i, y in enumerate(outs)])
     finally:
-        tensor_module._accumulate = accumulate
+        tensor_module._accumulate, tensor_module.Products.add = accumulate, add
     assert upcast == [], f"{row.name}: VJPs returned {upcast} for float32 inputs (float64 work, then a cast)"
     for leaf in leaves:
         assert leaf.grad.dtype == np.float32 and leaf.grad.shape == leaf.shape

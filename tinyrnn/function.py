@@ -7,7 +7,7 @@
             return x**3
 
         @staticmethod
-        def backward(ctx, g):                # g = dL/dy, an array of y's shape
+        def backward(ctx, g):                # g = dL/dy, an array of y's shape (read-only)
             (x,) = ctx.saved_tensors
             return 3 * x**2 * g              # dL/dx, an array of x's shape and dtype
 
@@ -27,6 +27,15 @@ from typing import Any
 import numpy as np
 
 from tinyrnn.tensor import Tensor, is_grad_enabled, make, make_many
+
+
+def _read_only(g: np.ndarray) -> np.ndarray:
+    """g as backward receives it: a view it cannot write to. The same array may be another
+    node's gradient too (a + b sends one array to both), so `g *= ...` in place would
+    change theirs; NumPy refuses it ("assignment destination is read-only")."""
+    view = np.asarray(g).view()
+    view.flags.writeable = False
+    return view
 
 
 class FunctionCtx:
@@ -142,6 +151,7 @@ class Function:
         tensors = [x for x in inputs if isinstance(x, Tensor)]
 
         def vjp(grads):
+            grads = [_read_only(g) for g in grads] if several else _read_only(grads)
             returned = cls.backward(ctx, *grads) if several else cls.backward(ctx, grads)
             returned = returned if isinstance(returned, tuple) else (returned,)
             if len(returned) != len(inputs):

@@ -581,7 +581,7 @@ class ProductGrad:
         return np.asarray(mm(self.a, self.b), dtype=dtype)
 
 
-PRODUCTS_HELD = 1 << 20  # entries of factors a node may hold before they are multiplied out (or its size)
+PRODUCTS_HELD = 1 << 16  # entries of factors a node may hold before they are multiplied out (or its size)
 
 
 class Products:

@@ -28,7 +28,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def vjp(g):
         G = g.reshape(Y.shape)
         dx = mm(G, weight.data).reshape(x.shape) if x.requires_grad else None
-        dw = ProductGrad(G.T, X) if weight.is_leaf and G.dtype == weight.dtype else mm(G.T, X)  # G^T X
+        leaf = weight.is_leaf and weight.ndim == 2 == G.ndim and G.dtype == weight.dtype
+        dw = ProductGrad(G.T, X) if leaf else mm(G.T, X)  # G^T X; a parameter's is multiplied out later
         return dx, dw, G.sum(axis=0)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
