@@ -5,7 +5,9 @@ gradients, a link to its parents and a vector-Jacobian product (VJP): a
 function that takes dL/d(this tensor) and returns dL/d(each parent).
 
 backward() visits each node once, after every node that used it, and
-accumulates each parent's gradient with `+`. The order comes from a creation
+accumulates each parent's gradient with `+` (a parameter's matmul gradients,
+one per time step, are kept as factors and summed as one product when the
+parameter is reached: ProductGrad). The order comes from a creation
 number: an op's inputs always exist before its result, so going from the
 newest node to the oldest (a heap, no recursion: a 10,000-step unroll is fine)
 is a reverse topological order.
