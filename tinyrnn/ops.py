@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyrnn.tensor import IndexGrad, ProductGrad, Tensor, make, mm, tensor
+from tinyrnn.tensor import IndexGrad, ProductGrad, Tensor, make, mm, product_grad, tensor
 
 # ---- operands of binary ops: torch's dtype rule, in this one place ---------------
 
@@ -167,13 +167,11 @@ def matmul(a, b) -> Tensor:
 
 
 def _operand_grad(x: Tensor, p: np.ndarray, q: np.ndarray) -> np.ndarray | ProductGrad:
-    """dL/dx = p @ q for an operand x of a matmul. A parameter's (a 2-D leaf's, of the product's
-    dtype) comes back as a ProductGrad, to be multiplied out together with its uses at other time
-    steps (see tensor.Products); a 1-D operand's is summed over the rows it was repeated in."""
-    if x.is_leaf and x.ndim == 2 == p.ndim and p.dtype == x.dtype:
-        return ProductGrad(p, q)
-    d = mm(p, q)
-    return d if x.ndim > 1 else d.reshape(-1, x.shape[0]).sum(0)
+    """dL/dx = p @ q for an operand x of a matmul (a parameter's deferred: tensor.product_grad);
+    a 1-D operand's is summed over the rows it was repeated in."""
+    if x.ndim > 1:
+        return product_grad(x, p, q)
+    return mm(p, q).reshape(-1, x.shape[0]).sum(0)
 
 
 # ---- elementwise functions -------------------------------------------------

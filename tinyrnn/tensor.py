@@ -583,6 +583,15 @@ class ProductGrad:
         return np.asarray(mm(self.a, self.b), dtype=dtype)
 
 
+def product_grad(x: Tensor, a: np.ndarray, b: np.ndarray) -> np.ndarray | ProductGrad:
+    """dL/dx = a @ b, for x an operand of a matrix product (matmul, linear). For a parameter
+    (a 2-D leaf, of the product's dtype) a ProductGrad, multiplied out later together with
+    the parameter's uses at other time steps; otherwise the product, now."""
+    if x._vjp is None and x.data.ndim == 2 == a.ndim == b.ndim and a.dtype == x.data.dtype:
+        return ProductGrad(a, b)
+    return mm(a, b)
+
+
 PRODUCTS_HELD = 1 << 16  # entries of factors a node may hold before they are multiplied out (or its size)
 
 

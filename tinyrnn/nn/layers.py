@@ -10,7 +10,7 @@ from tinyrnn import functional as F
 from tinyrnn.nn.module import Module, Parameter, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
 from tinyrnn.ops import where
 from tinyrnn.random import get_rng
-from tinyrnn.tensor import ProductGrad, Tensor, make, mm, tensor
+from tinyrnn.tensor import Tensor, make, mm, product_grad, tensor
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -28,8 +28,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def vjp(g):
         G = g.reshape(Y.shape)
         dx = mm(G, weight.data).reshape(x.shape) if x.requires_grad else None
-        leaf = weight.is_leaf and weight.ndim == 2 == G.ndim and G.dtype == weight.dtype
-        dw = ProductGrad(G.T, X) if leaf else mm(G.T, X)  # G^T X; a parameter's is multiplied out later
+        dw = product_grad(weight, G.T, X)  # G^T X; a parameter's is multiplied out later
         return dx, dw, G.sum(axis=0)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
