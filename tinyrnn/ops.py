@@ -417,17 +417,7 @@ def max(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool
 
 def min(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
     """Smallest entry over `axis` (the values only, like torch.amin); tied minima share the gradient.
-
-    Args:
-        x: a Tensor of any shape.
-        axis: an axis, a tuple of axes, or None for all of them.
-        keepdims: keep the reduced axes with size 1.
-        dim: torch's name for `axis`.
-        keepdim: torch's name for `keepdims`.
-
-    Returns:
-        A Tensor of the reduced shape and x's dtype.
-    """
+    Arguments and result as in `max`."""
     axis, keepdims, y = _extreme("min", np.min, x, axis, keepdims, dim, keepdim)
     return make(y, (x,), lambda g: (_to_extremes(g, x, y, axis, keepdims),))
 

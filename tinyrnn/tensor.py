@@ -401,15 +401,7 @@ class Tensor:
     ) -> Tensor:
         """Mean over `axis`, as `np.mean` (torch's `dim=` and `keepdim=` are accepted too).
 
-        Args:
-            axis: an axis, a tuple of axes (negative ones count from the end), or
-                None for all of them.
-            keepdims: keep the reduced axes with size 1.
-            dim: torch's name for `axis` (give one of the two).
-            keepdim: torch's name for `keepdims`.
-
-        Returns:
-            A tensor of the reduced shape and the same dtype.
+        Arguments and result as in `sum`.
         """
         return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
@@ -418,15 +410,7 @@ class Tensor:
     ) -> Tensor:
         """Maximum over `axis`, as `np.max` (also `dim=`, `keepdim=`); tied maxima share the gradient.
 
-        Args:
-            axis: an axis, a tuple of axes (negative ones count from the end), or
-                None for all of them.
-            keepdims: keep the reduced axes with size 1.
-            dim: torch's name for `axis` (give one of the two).
-            keepdim: torch's name for `keepdims`.
-
-        Returns:
-            A tensor of the reduced shape and the same dtype.
+        Arguments and result as in `sum`.
         """
         return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
@@ -435,15 +419,7 @@ class Tensor:
     ) -> Tensor:
         """Minimum over `axis`, as `np.min` (also `dim=`, `keepdim=`); tied minima share the gradient.
 
-        Args:
-            axis: an axis, a tuple of axes (negative ones count from the end), or
-                None for all of them.
-            keepdims: keep the reduced axes with size 1.
-            dim: torch's name for `axis` (give one of the two).
-            keepdim: torch's name for `keepdims`.
-
-        Returns:
-            A tensor of the reduced shape and the same dtype.
+        Arguments and result as in `sum`.
         """
         return ops.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
