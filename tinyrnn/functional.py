@@ -91,10 +91,10 @@ def cross_entropy(
     if w is not None and w.shape != (num_classes,):
         raise ValueError(f"cross_entropy: weight must have one entry per class, ({num_classes},), got {w.shape}")
     keep = np.asarray(targets != ignore_index)  # an array even for 0-d targets
-    safe = np.where(keep, targets, 0)
-    outside = (safe < 0) | (safe >= num_classes)
-    if outside.any():
-        raise ValueError(f"cross_entropy: target {safe[outside].flat[0]} is outside [0, {num_classes})")
+    safe = targets if keep.all() else np.where(keep, targets, 0)
+    if safe.size and (safe.min() < 0 or safe.max() >= num_classes):
+        bad = safe[(safe < 0) | (safe >= num_classes)][0]
+        raise ValueError(f"cross_entropy: target {bad} is outside [0, {num_classes})")
     index = list(np.indices(targets.shape, sparse=True)) if targets.ndim != 1 else [np.arange(targets.size)]
     index.insert(axis, safe)
     at_target = tuple(index)  # logits[at_target]: the target's entry at every position
@@ -104,25 +104,27 @@ def cross_entropy(
     kept = keep.astype(z.dtype)  # 1, or 0 where ignored
     w_t = kept if w is None else w[safe] * kept  # w[t_i], 0 if ignored
     a_t = (1 - label_smoothing) * w_t if label_smoothing else w_t  # A_i at the target
-    losses = -log_p[at_target] * a_t
+    losses = log_p[at_target]
+    losses *= -a_t
     classes = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # per-position values broadcast over the classes
     if label_smoothing:
         w_c = np.ones(num_classes, z.dtype) if w is None else w  # A_ic = (e / C) w_c off the target
         w_c = w_c.reshape((-1,) + (1,) * (z.ndim - axis - 1))
         losses = losses - (log_p * w_c).sum(axis=axis) * (label_smoothing / num_classes * kept)
-    scale = np.array(1, z.dtype)
+    scale = 1.0
     if reduction == "mean":
         total = w_t.sum()
-        scale = np.asarray(1 / total if total else 0.0, z.dtype)  # the gradient of a mean over nothing is 0
+        scale = 1 / total if total else 0.0  # the gradient of a mean over nothing is 0
         with np.errstate(invalid="ignore", divide="ignore"):
             value = np.asarray(losses.sum() / total)  # NaN over nothing, as in torch
     else:
         value = losses if reduction == "none" else np.asarray(losses.sum())
 
     def vjp(g):
-        g = g * scale  # dL/dloss_i: g itself ('none'), or the scalar g times 1 or 1 / sum w[t_i]
+        g = g * scale if reduction == "mean" else g  # dL/dloss_i: g itself, or the scalar g times 1 / sum w[t_i]
         sum_a = a_t + label_smoothing / num_classes * kept * w_c.sum() if label_smoothing else a_t  # sum_c A_ic
-        grad = np.exp(log_p) * (g * sum_a).reshape(classes)  # p_i sum_c A_ic ...
+        grad = np.exp(log_p)
+        grad *= (g * sum_a).reshape(classes)  # p_i sum_c A_ic ...
         if label_smoothing:
             grad -= label_smoothing / num_classes * w_c * (g * kept).reshape(classes)  # ... minus A_i
         grad[at_target] -= g * a_t

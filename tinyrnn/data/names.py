@@ -100,7 +100,8 @@ def encode_batch(names: Sequence[str], alphabet: Alphabet) -> tuple[np.ndarray, 
     Returns inputs (T, B) (start id, then the characters), targets (T, B) (the
     characters, then EOS; IGNORE where padded) and lengths (B,) = len(name) + 1,
     with T the longest length. Padded inputs hold the start id (a zero input)."""
+    start, end = alphabet.start, alphabet.index[EOS]
     encoded = [alphabet.encode(name) for name in names]
-    inputs, lengths = pad([[alphabet.start, *ids] for ids in encoded], alphabet.start)
-    targets, _ = pad([[*ids, alphabet.index[EOS]] for ids in encoded], IGNORE)
+    inputs, lengths = pad([[start, *ids] for ids in encoded], start)
+    targets, _ = pad([[*ids, end] for ids in encoded], IGNORE)
     return inputs, targets, lengths

@@ -16,8 +16,8 @@ IGNORE = -100
 def pad(seqs: Sequence[Sequence[int] | np.ndarray], value: int) -> tuple[np.ndarray, np.ndarray]:
     """Sequences of ids -> ((T, B) int64 array, time-major, filled with `value` after each
     sequence's end; lengths (B,) int64), T the longest length."""
-    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-    out = np.full((lengths.max(), len(seqs)), value, dtype=np.int64)
+    lengths = [len(s) for s in seqs]
+    out = np.full((max(lengths), len(seqs)), value, dtype=np.int64)
     for b, s in enumerate(seqs):
-        out[: len(s), b] = s
-    return out, lengths
+        out[: lengths[b], b] = s
+    return out, np.array(lengths, dtype=np.int64)

@@ -18,13 +18,17 @@ Recurrent(MyCell, ...) runs any RecurrentCell with the same machinery, per op.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn.nn.cells import NONLINEARITIES, RecurrentCell, gru_step, lstm_step, rnn_step
-from tinyrnn.nn.fused import gru_sequence, lstm_sequence, rnn_sequence
+from tinyrnn.nn.fused import run_sequence
+from tinyrnn.nn.fused_gru import GRUKernel, GRUResetBeforeKernel
+from tinyrnn.nn.fused_lstm import LSTMKernel
+from tinyrnn.nn.fused_rnn import RNNKernel
 from tinyrnn.nn.layers import linear
 from tinyrnn.nn.module import Module, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
 from tinyrnn.ops import cat, stack, unbind, where
@@ -289,8 +293,8 @@ class RNN(_Recurrent):
         return (rnn_step(xi, state[0], w_hh, b_hh, self.nonlinearity),)
 
     def _fused(self, x, state, weights, lengths, reverse):
-        kw = dict(nonlinearity=self.nonlinearity, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
-        return rnn_sequence(x, *state, *weights, **kw)
+        make = partial(RNNKernel, nonlinearity=self.nonlinearity)
+        return run_sequence("rnn_sequence", make, x, state, weights, lengths, reverse, self.checkpoint)
 
 
 class GRU(_Recurrent):
@@ -356,8 +360,8 @@ class GRU(_Recurrent):
         return (gru_step(xi, state[0], w_hh, b_hh, self.reset_after),)
 
     def _fused(self, x, state, weights, lengths, reverse):
-        kw = dict(reset_after=self.reset_after, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
-        return gru_sequence(x, *state, *weights, **kw)
+        make = GRUKernel if self.reset_after else GRUResetBeforeKernel
+        return run_sequence("gru_sequence", make, x, state, weights, lengths, reverse, self.checkpoint)
 
 
 class LSTM(_Recurrent):
@@ -407,7 +411,7 @@ class LSTM(_Recurrent):
         return lstm_step(xi, h, c, w_hh, b_hh)
 
     def _fused(self, x, state, weights, lengths, reverse):
-        return lstm_sequence(x, *state, *weights, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
+        return run_sequence("lstm_sequence", LSTMKernel, x, state, weights, lengths, reverse, self.checkpoint)
 
 
 class Recurrent(_Recurrent):
