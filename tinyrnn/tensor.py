@@ -689,7 +689,7 @@ def make_many(arrays: list, parents: tuple, vjp: Callable[[list], list], op: str
     slots = [None] * len(arrays)
 
     def hub_vjp(_token):
-        grads = [np.zeros_like(a) if s is None else s for a, s in zip(arrays, slots)]
+        grads = [np.zeros(a.shape, a.dtype) if s is None else s for a, s in zip(arrays, slots)]
         slots[:] = [None] * len(arrays)  # empty for the next backward() through this node
         return vjp(grads)
 
