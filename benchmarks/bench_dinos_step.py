@@ -14,8 +14,8 @@
 All three train the same model (the course's init, seed 0) on the same names in the
 same order, one name per step, the hidden state carried on. Before timing, the first
 two are run for 300 steps and their weights compared (they agree to rounding).
-Blocks of --block steps alternate between the three, --blocks times each, CPU
-time; the table shows the lower quartile of the blocks in µs per step (the quiet
+After one untimed block of each, blocks of --block steps alternate between
+the three, --blocks times each, CPU time; the table shows the lower quartile of the blocks in µs per step (the quiet
 moments of a shared machine) and the median over blocks of each one's time / the
 hand-written loop's time in the same round.
 
@@ -99,7 +99,7 @@ def kernel_steps(names: list[str], alphabet: Alphabet):
 
 
 def hand_steps(names: list[str], alphabet: Alphabet):
-    """tinyrnn/bptt/dinos.py's train() loop, without its progress lines."""
+    """tinyrnn/bptt/dinos.py's train() loop, without its smoothed loss and progress lines."""
     rng = np.random.default_rng(0)
     p = hand.init_params(rng, len(alphabet), CLASSIC.hidden)
     order, h, j = rng.permutation(len(names)), np.zeros(CLASSIC.hidden), 0
@@ -123,10 +123,17 @@ def check_same_training(names: list[str], alphabet: Alphabet, steps: int = 300) 
     return max(float(np.abs(named[k].data - w).max()) for k, w in weights.items())
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--block", type=int, default=100, help="steps per timed block")
-    parser.add_argument("--blocks", type=int, default=40, help="timed blocks of each loop")
+    parser.add_argument("--block", type=positive, default=100, help="steps per timed block")
+    parser.add_argument("--blocks", type=positive, default=40, help="timed blocks of each loop")
     args = parser.parse_args()
     keep_freed_memory()
     names = read_names(bundled_path())
@@ -139,6 +146,7 @@ def main() -> None:
     running = {name: make(train_names, alphabet) for name, make in loops.items()}
     for loop in running.values():
         next(loop)
+        loop.send(args.block)  # warm-up, untimed
     times: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.blocks):
         for name, loop in running.items():

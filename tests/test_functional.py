@@ -94,6 +94,20 @@ def test_cross_entropy_ignored_targets_get_no_gradient_and_no_count() -> None:
     np.testing.assert_allclose(x.grad[[0, 2]], kept.grad, rtol=1e-15)
 
 
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["array", "Tensor"])
+def test_cross_entropy_gradient_is_of_the_targets_at_the_forward(as_tensor) -> None:
+    """A caller may refill its targets buffer before backward() (a reused batch array):
+    the gradient must still be softmax - onehot of the targets the loss was computed with."""
+    logits = np.random.default_rng(2).standard_normal((3, 4))
+    buffer = np.array([1, 2, 3])
+    x = tr.Tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, tr.Tensor(buffer) if as_tensor else buffer, reduction="sum")
+    buffer[:] = 0
+    loss.backward()
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(x.grad, p - np.eye(4)[[1, 2, 3]], rtol=1e-12, atol=1e-15)
+
+
 CE_SHAPES = [((5, 4), (5,)), ((3, 4, 2, 2), (3, 2, 2)), ((4,), ())]
 
 

@@ -453,8 +453,8 @@ def test_layers_use_the_fused_kernels_by_default(monkeypatch, fused):
     import tinyrnn.nn.recurrent as recurrent
 
     calls = []
-    real = recurrent.run_sequence
-    monkeypatch.setattr(recurrent, "run_sequence", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = recurrent.lstm_sequence
+    monkeypatch.setattr(recurrent, "lstm_sequence", lambda *a, **k: calls.append(1) or real(*a, **k))
     kwargs = {} if fused else {"fused": False}
     layer = tr.nn.LSTM(2, 3, num_layers=2, bidirectional=True, **kwargs)
     layer(np.zeros((4, 1, 2)))

@@ -74,7 +74,7 @@ def cross_entropy(
     logits = tensor(logits)
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class axis, shape (C,), (N, C) or (N, C, d1, ...); got ()")
-    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    targets = np.array(targets.data if isinstance(targets, Tensor) else targets)  # a copy: the VJP reads it
     axis = 1 if logits.ndim >= 2 else 0
     num_classes = logits.shape[axis]
     expected = logits.shape[:axis] + logits.shape[axis + 1 :]

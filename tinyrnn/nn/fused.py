@@ -25,8 +25,6 @@ backpropagating through them.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from tinyrnn.nn.fused_gru import GRUKernel, GRUResetBeforeKernel
@@ -52,9 +50,8 @@ def rnn_sequence(
     """Elman RNN over x (T, B, I) from h0 (B, H): returns (out (T, B, H), h_n (B, H))."""
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    x, states, weights = _check("rnn_sequence", 1, x, [h0], [w_ih, w_hh, b_ih, b_hh])
-    make = partial(RNNKernel, nonlinearity=nonlinearity)
-    out, h_n = run_sequence("rnn_sequence", make, x, states, weights, lengths, reverse, checkpoint)
+    make = lambda w_ih, w_hh, b_ih, b_hh: RNNKernel(w_ih, w_hh, b_ih, b_hh, nonlinearity=nonlinearity)
+    out, h_n = _sequence("rnn_sequence", make, 1, x, [h0], [w_ih, w_hh, b_ih, b_hh], lengths, reverse, checkpoint)
     return out, h_n
 
 
@@ -75,9 +72,8 @@ def gru_sequence(
 
     reset_after=True is torch's formulation, n = tanh(W_in x + b_in + r * (W_hn h + b_hn));
     False is Cho et al.'s (and d2l's), n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)."""
-    x, states, weights = _check("gru_sequence", 3, x, [h0], [w_ih, w_hh, b_ih, b_hh])
     make = GRUKernel if reset_after else GRUResetBeforeKernel
-    out, h_n = run_sequence("gru_sequence", make, x, states, weights, lengths, reverse, checkpoint)
+    out, h_n = _sequence("gru_sequence", make, 3, x, [h0], [w_ih, w_hh, b_ih, b_hh], lengths, reverse, checkpoint)
     return out, h_n
 
 
@@ -95,16 +91,13 @@ def lstm_sequence(
     checkpoint: int | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM over x (T, B, I) from (h0, c0) (B, H): returns (out (T, B, H), h_n, c_n (B, H))."""
-    x, states, weights = _check("lstm_sequence", 4, x, [h0, c0], [w_ih, w_hh, b_ih, b_hh])
-    out, h_n, c_n = run_sequence("lstm_sequence", LSTMKernel, x, states, weights, lengths, reverse, checkpoint)
+    weights = [w_ih, w_hh, b_ih, b_hh]
+    out, h_n, c_n = _sequence("lstm_sequence", LSTMKernel, 4, x, [h0, c0], weights, lengths, reverse, checkpoint)
     return out, h_n, c_n
 
 
-def run_sequence(name, make_kernel, x, states, weights, lengths, reverse, checkpoint) -> list[Tensor]:
-    """The fused node of one layer and direction, for inputs already checked (by _check, or by
-    a layer, which checks its input and states and owns its weights): x (T, B, I) and the
-    states (B, H) Tensors, weights [w_ih, w_hh, b_ih, b_hh] (biases may be None);
-    make_kernel(w_ih, w_hh, b_ih, b_hh) takes their arrays. Returns [out, *final states]."""
+def _sequence(name, make_kernel, gates, x, states, weights, lengths, reverse, checkpoint) -> list[Tensor]:
+    x, states, weights = _check(name, gates, x, states, weights)
     T, B, _ = x.shape
     valid, to_time = _time_order(name, lengths, T, B, reverse)
     if checkpoint is not None and (not isinstance(checkpoint, (int, np.integer)) or checkpoint < 1):

@@ -18,17 +18,13 @@ Recurrent(MyCell, ...) runs any RecurrentCell with the same machinery, per op.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from tinyrnn import functional as F
 from tinyrnn.nn.cells import NONLINEARITIES, RecurrentCell, gru_step, lstm_step, rnn_step
-from tinyrnn.nn.fused import run_sequence
-from tinyrnn.nn.fused_gru import GRUKernel, GRUResetBeforeKernel
-from tinyrnn.nn.fused_lstm import LSTMKernel
-from tinyrnn.nn.fused_rnn import RNNKernel
+from tinyrnn.nn.fused import gru_sequence, lstm_sequence, rnn_sequence
 from tinyrnn.nn.layers import linear
 from tinyrnn.nn.module import Module, check_dtype, check_flag, check_size, fan_in_bound, init_uniform
 from tinyrnn.ops import cat, stack, unbind, where
@@ -293,8 +289,8 @@ class RNN(_Recurrent):
         return (rnn_step(xi, state[0], w_hh, b_hh, self.nonlinearity),)
 
     def _fused(self, x, state, weights, lengths, reverse):
-        make = partial(RNNKernel, nonlinearity=self.nonlinearity)
-        return run_sequence("rnn_sequence", make, x, state, weights, lengths, reverse, self.checkpoint)
+        kw = dict(nonlinearity=self.nonlinearity, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
+        return rnn_sequence(x, *state, *weights, **kw)
 
 
 class GRU(_Recurrent):
@@ -360,8 +356,8 @@ class GRU(_Recurrent):
         return (gru_step(xi, state[0], w_hh, b_hh, self.reset_after),)
 
     def _fused(self, x, state, weights, lengths, reverse):
-        make = GRUKernel if self.reset_after else GRUResetBeforeKernel
-        return run_sequence("gru_sequence", make, x, state, weights, lengths, reverse, self.checkpoint)
+        kw = dict(reset_after=self.reset_after, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
+        return gru_sequence(x, *state, *weights, **kw)
 
 
 class LSTM(_Recurrent):
@@ -411,7 +407,7 @@ class LSTM(_Recurrent):
         return lstm_step(xi, h, c, w_hh, b_hh)
 
     def _fused(self, x, state, weights, lengths, reverse):
-        return run_sequence("lstm_sequence", LSTMKernel, x, state, weights, lengths, reverse, self.checkpoint)
+        return lstm_sequence(x, *state, *weights, lengths=lengths, reverse=reverse, checkpoint=self.checkpoint)
 
 
 class Recurrent(_Recurrent):
