@@ -94,3 +94,8 @@ def test_pad_fills_after_each_end_time_major():
     out, lengths = pad([[1, 2, 3], [4]], IGNORE)
     np.testing.assert_array_equal(out, [[1, 4], [2, IGNORE], [3, IGNORE]])
     np.testing.assert_array_equal(lengths, [3, 1])
+
+
+def test_pad_refuses_an_empty_batch_clearly():
+    with pytest.raises(ValueError, match="no sequences"):
+        pad([], IGNORE)

@@ -17,6 +17,8 @@ def pad(seqs: Sequence[Sequence[int] | np.ndarray], value: int) -> tuple[np.ndar
     """Sequences of ids -> ((T, B) int64 array, time-major, filled with `value` after each
     sequence's end; lengths (B,) int64), T the longest length."""
     lengths = [len(s) for s in seqs]
+    if not lengths:
+        raise ValueError("pad: no sequences to pad (an empty batch)")
     out = np.full((max(lengths), len(seqs)), value, dtype=np.int64)
     for b, s in enumerate(seqs):
         out[: lengths[b], b] = s
