@@ -36,6 +36,7 @@ _common.pin_threads(1)
 
 import numpy as np  # noqa: E402
 
+from tinyrnn.apps.cli import positive  # noqa: E402
 from tinyrnn.apps.dinos import PRESETS, batches  # noqa: E402
 from tinyrnn.apps.namemodel import NameModel, batch_loss, course_init  # noqa: E402
 from tinyrnn.apps.training import Trainer  # noqa: E402
@@ -123,17 +124,10 @@ def check_same_training(names: list[str], alphabet: Alphabet, steps: int = 300) 
     return max(float(np.abs(named[k].data - w).max()) for k, w in weights.items())
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--block", type=positive, default=100, help="steps per timed block")
-    parser.add_argument("--blocks", type=positive, default=40, help="timed blocks of each loop")
+    parser.add_argument("--block", type=positive(int), default=100, help="steps per timed block")
+    parser.add_argument("--blocks", type=positive(int), default=40, help="timed blocks of each loop")
     args = parser.parse_args()
     keep_freed_memory()
     names = read_names(bundled_path())

@@ -74,7 +74,7 @@ def cross_entropy(
     logits = tensor(logits)
     if logits.ndim == 0:
         raise ValueError("cross_entropy: logits must have a class axis, shape (C,), (N, C) or (N, C, d1, ...); got ()")
-    targets = np.array(targets.data if isinstance(targets, Tensor) else targets)  # a copy: the VJP reads it
+    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     axis = 1 if logits.ndim >= 2 else 0
     num_classes = logits.shape[axis]
     expected = logits.shape[:axis] + logits.shape[axis + 1 :]
@@ -91,7 +91,7 @@ def cross_entropy(
     if w is not None and w.shape != (num_classes,):
         raise ValueError(f"cross_entropy: weight must have one entry per class, ({num_classes},), got {w.shape}")
     keep = np.asarray(targets != ignore_index)  # an array even for 0-d targets
-    safe = targets if keep.all() else np.where(keep, targets, 0)
+    safe = np.where(keep, targets, 0)  # a copy (the VJP reads it after the caller may reuse targets)
     if safe.size and (safe.min() < 0 or safe.max() >= num_classes):
         bad = safe[(safe < 0) | (safe >= num_classes)][0]
         raise ValueError(f"cross_entropy: target {bad} is outside [0, {num_classes})")
@@ -104,8 +104,7 @@ def cross_entropy(
     kept = keep.astype(z.dtype)  # 1, or 0 where ignored
     w_t = kept if w is None else w[safe] * kept  # w[t_i], 0 if ignored
     a_t = (1 - label_smoothing) * w_t if label_smoothing else w_t  # A_i at the target
-    losses = log_p[at_target]
-    losses *= -a_t
+    losses = -log_p[at_target] * a_t
     classes = z.shape[:axis] + (1,) + z.shape[axis + 1 :]  # per-position values broadcast over the classes
     if label_smoothing:
         w_c = np.ones(num_classes, z.dtype) if w is None else w  # A_ic = (e / C) w_c off the target
@@ -123,8 +122,7 @@ def cross_entropy(
     def vjp(g):
         g = g * scale if reduction == "mean" else g  # dL/dloss_i: g itself, or the scalar g times 1 / sum w[t_i]
         sum_a = a_t + label_smoothing / num_classes * kept * w_c.sum() if label_smoothing else a_t  # sum_c A_ic
-        grad = np.exp(log_p)
-        grad *= (g * sum_a).reshape(classes)  # p_i sum_c A_ic ...
+        grad = np.exp(log_p) * (g * sum_a).reshape(classes)  # p_i sum_c A_ic ...
         if label_smoothing:
             grad -= label_smoothing / num_classes * w_c * (g * kept).reshape(classes)  # ... minus A_i
         grad[at_target] -= g * a_t

@@ -150,9 +150,7 @@ class Kernel:
                 step(x_t, out=xp_t)
         else:  # one matmul for all steps (a single column needs no transposing)
             xp = mm(x.reshape(S, n_in), self.w_x.T).reshape(S, -1, 1)
-        if self.b_x is not None and B == 1:  # one column: b_x added to each step's
-            xp += self.b_x[:, None]
-        elif self.b_x is not None:  # b_x in every column of a (G*H, B) block, added to every step's block:
+        if self.b_x is not None:  # b_x in every column of a (G*H, B) block, added to every step's block:
             xp += np.repeat(self.b_x[:, None], B, axis=1)  # contiguous runs, faster than a (G*H, 1) broadcast
         return xp
 
